@@ -1,0 +1,29 @@
+# Two commands on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# torch comes from a constraint: an unconstrained install pulls gigabytes of CUDA packages.
+PIP := $(BIN)/pip install --quiet -c constraints.txt
+STAMP := $(VENV)/.installed
+
+.PHONY: setup run test eval clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(PIP) torch==2.13.0
+	$(PIP) -e '.[model,test]'
+	touch $(STAMP)
+
+run: setup
+	$(BIN)/investbot run
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+eval: setup
+	$(BIN)/investbot eval
+
+clean:
+	rm -rf $(VENV) data .pytest_cache

@@ -1,0 +1,251 @@
+"""The `investbot` command line: ingest, inspect, ask, chat, evaluate."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from .messages import render_text
+from .settings import Settings, SettingsError
+
+
+class Context:
+    """Carries the settings to subcommands; the engine is opened only by commands that need it."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self._engine = None
+
+    def engine(self, quiet: bool = False):
+        if self._engine is None:
+            from index.engine import Engine
+
+            self._engine = Engine.open(self.settings.engine_config())
+            if not quiet and self._engine.embedder is None:
+                click.echo(self._engine.model_status, err=True)
+        return self._engine
+
+    def ready_engine(self, quiet: bool = False):
+        """The engine with vectors for every chunk (embeds what a new model has not seen yet)."""
+        engine = self.engine(quiet)
+        if engine.embedder is not None:
+            missing = len(engine.store.chunks_without_vectors(engine.embedder.name))
+            if missing:
+                with click.progressbar(length=missing, label="Embedding chunks", file=sys.stderr) as bar:
+                    engine.sync_vectors(progress=bar.update)
+        return engine
+
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+@click.group()
+@click.option(
+    "--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+    help="Where the store lives (env INVESTBOT_DATA_DIR, default ./data).",
+)
+@click.option("--model", default=None, help="Embedding model name or local folder; 'none' for lexical-only (env INVESTBOT_MODEL).")
+@click.version_option(package_name="investbot")
+@click.pass_context
+def cli(ctx: click.Context, data_dir: Path | None, model: str | None) -> None:
+    """InvestBot: answers investors' questions from the agency's documents, with sources."""
+    try:
+        settings = Settings.from_env(data_dir=data_dir, model=model)
+    except SettingsError as exc:
+        raise click.UsageError(str(exc)) from None
+    ctx.obj = Context(settings)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--title", default=None, help="Title for the document(s), instead of the one found in the file.")
+@pass_ctx
+def ingest(ctx: Context, paths: tuple[Path, ...], title: str | None) -> None:
+    """Add or update documents from files or folders (recursive).
+
+    The same content again changes nothing; a changed file at the same path replaces its old
+    version. Exit status 1 if any file failed.
+    """
+    from index.engine import iter_files
+
+    engine = ctx.ready_engine()
+    files, _ = iter_files(paths)
+    with click.progressbar(length=len(files), label="Ingesting", file=sys.stderr) as bar:
+        report = engine.ingest(list(paths), progress=lambda _: bar.update(1), overrides={"title": title})
+    for result in report.results:
+        if result.status == "failed":
+            click.echo(f"{result.path}: {result.reason}", err=True)
+        elif result.status == "duplicate":
+            click.echo(f"{result.path}: skipped, {result.reason}", err=True)
+    counts = {s: report.count(s) for s in ("added", "replaced", "unchanged", "duplicate", "skipped", "failed")}
+    summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n or s in ("added", "failed"))
+    click.echo(f"{summary}. The store holds {engine.store.document_count()} documents, {engine.store.chunk_count()} chunks.")
+    if report.failed:
+        sys.exit(1)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON array of documents.")
+@pass_ctx
+def docs(ctx: Context, as_json: bool) -> None:
+    """List the documents in the store."""
+    from index.store import Store
+
+    store = Store.in_dir(ctx.settings.data_dir)
+    rows = [
+        {k: d[k] for k in ("id", "title", "date", "language", "chunks", "source", "url", "region", "format", "ingested_at")}
+        for d in store.documents()
+    ]
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    if not rows:
+        click.echo("No documents yet. Add some with: investbot ingest PATH")
+        return
+    for d in rows:
+        click.echo(f"{d['id']:>4}  {d['date'] or '—':<10}  {d['language']}  {d['chunks']:>4} chunks  {d['title']}")
+        click.echo(f"      {d['url'] or d['source']}")
+
+
+@cli.command()
+@click.argument("id_or_source")
+@pass_ctx
+def remove(ctx: Context, id_or_source: str) -> None:
+    """Remove a document by its id (see `investbot docs`) or its source path/URL."""
+    engine = ctx.engine(quiet=True)
+    try:
+        doc = engine.remove(id_or_source)
+    except KeyError:
+        raise click.ClickException(
+            f"no document with id or source '{id_or_source}' (see `investbot docs` for the list)"
+        ) from None
+    click.echo(f"Removed document {doc['id']}: {doc['title']} ({doc['chunks']} chunks).")
+
+
+@cli.command()
+@click.argument("question")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output (one object per line with -).")
+@click.option("-k", "k", default=3, show_default=True, type=click.IntRange(1, 20), help="Passages to show.")
+@pass_ctx
+def ask(ctx: Context, question: str, as_json: bool, k: int) -> None:
+    """Answer QUESTION from the documents; '-' reads one question per line from stdin."""
+    engine = ctx.ready_engine()
+    questions = (line for line in sys.stdin) if question == "-" else [question]
+    for q in questions:
+        if not q.strip():
+            continue
+        answer = engine.answer(q, k=k)
+        if as_json:
+            click.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
+        else:
+            click.echo(render_text(answer))
+
+
+@cli.command()
+@pass_ctx
+def chat(ctx: Context) -> None:
+    """Ask questions in the terminal (or pipe them in, one per line)."""
+    run_chat(ctx.ready_engine())
+
+
+def run_chat(engine) -> None:
+    interactive = sys.stdin.isatty()
+    if interactive:
+        click.echo(
+            f"InvestBot — {engine.store.document_count()} documents. Ask a question in Russian or English; "
+            "an empty line or Ctrl-D quits."
+        )
+    while True:
+        try:
+            line = input("> ") if interactive else sys.stdin.readline()
+        except (EOFError, KeyboardInterrupt):
+            break
+        if not interactive and line == "":
+            break
+        question = line.strip()
+        if not question:
+            if interactive:
+                break
+            continue
+        if not interactive:
+            click.echo(f"> {question}")
+        click.echo(render_text(engine.answer(question)))
+
+
+@cli.command()
+@pass_ctx
+def run(ctx: Context) -> None:
+    """What `make run` does: index knowledge/ if the store is empty, then open the chat."""
+    engine = ctx.ready_engine()
+    if engine.store.document_count() == 0:
+        knowledge = ctx.settings.knowledge_dir
+        click.echo(f"The store is empty: indexing {knowledge}/ …", err=True)
+        report = engine.ingest([knowledge])
+        for result in report.failed:
+            click.echo(f"{result.path}: {result.reason}", err=True)
+        click.echo(f"Indexed {report.count('added')} documents.", err=True)
+    run_chat(engine)
+
+
+@cli.command()
+@pass_ctx
+def reindex(ctx: Context) -> None:
+    """Rebuild the vector index from the store (embedding chunks that lack vectors first)."""
+    engine = ctx.ready_engine()
+    if engine.embedder is None:
+        raise click.ClickException("no embedding model is available, so there is no vector index to build")
+    index = engine.vector_index(rebuild=True)
+    click.echo(f"Vector index rebuilt: {index.count} vectors of {engine.embedder.name} ({index.dim} dimensions).")
+
+
+@cli.group()
+def model() -> None:
+    """Manage the embedding model."""
+
+
+@model.command("pull")
+@click.argument("name", required=False)
+@pass_ctx
+def model_pull(ctx: Context, name: str | None) -> None:
+    """Download the embedding model into the local cache (needs internet)."""
+    from index.embed import ModelUnavailable, load_embedder
+
+    name = name or ctx.settings.model_name
+    if not name:
+        raise click.ClickException("no model to pull: give a NAME or set INVESTBOT_MODEL")
+    click.echo(f"Downloading {name} …", err=True)
+    try:
+        embedder = load_embedder(name, cache_dir=ctx.settings.model_cache, allow_download=True)
+    except ModelUnavailable as exc:
+        raise click.ClickException(f"{exc}. Is there an internet connection?") from None
+    click.echo(f"{name} is ready ({embedder.dim} dimensions).")
+
+
+@cli.command("eval")
+@click.option(
+    "--eval-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+    help="Folder with xquad/ (default: ../shared/eval, then ./shared/eval).",
+)
+@click.option("--direction", "directions", multiple=True, type=click.Choice(["en-en", "ru-ru", "ru-en"]),
+              help="Evaluate only these (default: all three).")
+@click.option("--limit", type=int, default=None, help="Use only the first N questions of each direction.")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@pass_ctx
+def eval_command(ctx: Context, eval_dir: Path | None, directions: tuple[str, ...], limit: int | None, as_json: bool) -> None:
+    """Measure retrieval and answers on XQuAD, beside bm25s with the same stemmer."""
+    from index.evaluation import find_eval_dir, format_table, run_eval
+
+    folder = eval_dir or find_eval_dir()
+    if folder is None:
+        raise click.ClickException("no XQuAD data found: pass --eval-dir pointing at a folder that holds xquad/")
+    engine_config = ctx.settings.engine_config()
+    results = run_eval(folder, engine_config, directions=directions or ("en-en", "ru-ru", "ru-en"), limit=limit,
+                       log=lambda m: click.echo(m, err=True))
+    click.echo(json.dumps(results, indent=2) if as_json else format_table(results))
+
+
+def main() -> None:
+    cli()

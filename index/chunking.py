@@ -1,0 +1,104 @@
+"""Sentence-aware chunking.
+
+Chunks are the unit of retrieval and of citation, so they never cut a sentence: an answer quoted
+from a chunk always reads as the document wrote it. A one-sentence overlap keeps a fact that spans
+a boundary findable from either side.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .text import split_sentences, word_count
+
+MIN_WORDS = 100
+MAX_WORDS = 250
+# A "sentence" longer than this (tables, lists without punctuation) is cut at word boundaries,
+# the only case where a chunk may end inside a sentence.
+HARD_MAX_WORDS = 400
+
+
+@dataclass(frozen=True)
+class Chunk:
+    text: str
+    position: int
+    page: int | None
+
+
+def _pieces(sentence: str) -> list[str]:
+    tokens = sentence.split()
+    if len(tokens) <= HARD_MAX_WORDS:
+        return [sentence]
+    return [" ".join(tokens[i : i + MAX_WORDS]) for i in range(0, len(tokens), MAX_WORDS)]
+
+
+def chunk_pages(
+    pages: Sequence[tuple[int | None, str]],
+    *,
+    min_words: int = MIN_WORDS,
+    max_words: int = MAX_WORDS,
+    overlap: int = 1,
+) -> list[Chunk]:
+    """Group sentences into chunks of about min_words..max_words words.
+
+    A chunk closes when adding the next sentence would pass max_words (once it holds at least
+    min_words) or at a paragraph end past min_words; the next chunk repeats the last `overlap`
+    sentences. A short tail is merged into the previous chunk when that stays near max_words.
+    Each chunk carries the page of its first sentence.
+    """
+    sentences: list[tuple[str, int | None, bool]] = []  # (sentence, page, ends a paragraph)
+    for page, text in pages:
+        for paragraph in text.split("\n\n"):
+            parts = [p for s in split_sentences(paragraph) for p in _pieces(s)]
+            for i, sentence in enumerate(parts):
+                sentences.append((sentence, page, i == len(parts) - 1))
+    if not sentences:
+        return []
+
+    groups: list[list[int]] = []
+    current: list[int] = []
+    words = 0
+    i = 0
+    while i < len(sentences):
+        n = word_count(sentences[i][0])
+        fresh = len(current) - (overlap if groups else 0)  # sentences this chunk adds
+        if current and fresh > 0 and words + n > max_words and words >= min_words // 2:
+            groups.append(current)
+            current = current[-overlap:] if overlap else []
+            words = sum(word_count(sentences[j][0]) for j in current)
+            continue
+        current.append(i)
+        words += n
+        i += 1
+        if sentences[i - 1][2] and words >= min_words and i < len(sentences):
+            groups.append(current)
+            current = current[-overlap:] if overlap else []
+            words = sum(word_count(sentences[j][0]) for j in current)
+    fresh = len(current) - (overlap if groups else 0)
+    if fresh > 0:
+        tail_words = sum(word_count(sentences[j][0]) for j in current[overlap if groups else 0 :])
+        if groups and tail_words < min_words // 2:
+            merged = groups[-1] + current[overlap:]
+            if sum(word_count(sentences[j][0]) for j in merged) <= max_words * 1.2:
+                groups[-1] = merged
+            else:
+                groups.append(current)
+        else:
+            groups.append(current)
+
+    chunks = []
+    for position, group in enumerate(groups):
+        text = _join(sentences, group)
+        chunks.append(Chunk(text=text, position=position, page=sentences[group[0]][1]))
+    return chunks
+
+
+def _join(sentences: list[tuple[str, int | None, bool]], group: list[int]) -> str:
+    """Sentences of one paragraph are joined by a space, paragraphs by a blank line."""
+    out = []
+    for k, j in enumerate(group):
+        out.append(sentences[j][0])
+        if k < len(group) - 1:
+            out.append("\n\n" if sentences[j][2] else " ")
+    return "".join(out)

@@ -1,0 +1,448 @@
+"""The engine: ingest documents, keep the derived vector index fresh, answer questions.
+
+It wires the pure parts (read, clean, chunk, stem, select sentences) to the store and the
+optional embedding model. It knows nothing about Telegram or the command line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import answer as answering
+from .chunking import chunk_pages
+from .clean import boilerplate_candidates, clean_text
+from .embed import DEFAULT_MODEL, Embedder, ModelUnavailable, load_embedder
+from .metadata import extract_title, find_date, parse_date
+from .readers import ParsedDocument, ReadError, is_supported, read_document
+from .store import DocumentRecord, Store
+from .text import detect_language, terms
+from .vectors import INDEX_FILENAME, VectorIndex
+
+log = logging.getLogger(__name__)
+
+RRF_K = 60
+CANDIDATES = 50
+MAX_QUERY_TERMS = 64
+RERANK = 20  # candidates whose sentences are read to pick the answering passage
+RANK_PRIOR = 0.2
+REPEATED_LINE_MIN_DOCS = 3
+
+
+@dataclass
+class EngineConfig:
+    """What the engine needs to know; built by the application from its settings."""
+
+    data_dir: Path
+    model: str | None = DEFAULT_MODEL  # None: lexical-only by choice
+    model_cache: Path | None = None
+    backend: str = "torch"
+    min_coverage: float = answering.DEFAULT_MIN_COVERAGE
+    dense_threshold: float = 0.85
+    max_file_bytes: int = 50 * 1024 * 1024
+
+
+@dataclass
+class IngestResult:
+    path: Path
+    status: str  # added | replaced | unchanged | duplicate | failed | skipped
+    doc_id: int | None = None
+    title: str | None = None
+    date: str | None = None
+    chunks: int = 0
+    reason: str | None = None
+
+
+@dataclass
+class IngestReport:
+    results: list[IngestResult] = field(default_factory=list)
+
+    def count(self, status: str) -> int:
+        return sum(1 for r in self.results if r.status == status)
+
+    @property
+    def failed(self) -> list[IngestResult]:
+        return [r for r in self.results if r.status == "failed"]
+
+
+def iter_files(paths: Iterable[Path]) -> tuple[list[Path], list[IngestResult]]:
+    """Expand folders recursively. Unsupported files inside folders are skipped quietly;
+    a path named explicitly that cannot be read is an error the user must hear about."""
+    files: list[Path] = []
+    problems: list[IngestResult] = []
+    for raw in paths:
+        path = Path(raw).expanduser()
+        if path.is_dir():
+            for child in sorted(path.rglob("*")):
+                if child.is_file() and not any(part.startswith(".") for part in child.relative_to(path).parts):
+                    if is_supported(child):
+                        files.append(child.resolve())
+                    else:
+                        problems.append(IngestResult(child, "skipped", reason="unsupported file type"))
+        elif path.is_file():
+            files.append(path.resolve())
+        elif path.exists():
+            problems.append(IngestResult(path, "failed", reason="not a regular file"))
+        else:
+            problems.append(IngestResult(path, "failed", reason="no such file or folder"))
+    return list(dict.fromkeys(files)), problems
+
+
+def embed_text_for(title: str, chunk: str) -> str:
+    """What the model sees: the title gives a chunk the context its sentences may lack."""
+    return f"{title}\n\n{chunk}"
+
+
+class Engine:
+    def __init__(self, store: Store, config: EngineConfig, embedder: Embedder | None = None, model_status: str = ""):
+        self.store = store
+        self.config = config
+        self.embedder = embedder
+        self.model_status = model_status
+        self._index: VectorIndex | None = None
+
+    @classmethod
+    def open(cls, config: EngineConfig, store: Store | None = None) -> "Engine":
+        """Open the store and, if it can be loaded locally, the embedding model."""
+        store = store or Store.in_dir(config.data_dir)
+        embedder = None
+        set_faiss_threads()
+        if not config.model:
+            status = "Dense search is off (no model configured): answering is lexical-only."
+        else:
+            try:
+                embedder = load_embedder(config.model, cache_dir=config.model_cache, backend=config.backend)
+                status = f"Embedding model: {config.model}."
+            except ModelUnavailable as exc:
+                status = (
+                    f"Dense search is off: {exc}. Answering is lexical-only. To enable it, run "
+                    f"`investbot model pull` on a machine with internet, or set INVESTBOT_MODEL to a local model folder."
+                )
+        return cls(store, config, embedder, status)
+
+    @property
+    def mode(self) -> str:
+        return "hybrid" if self.embedder is not None else "lexical"
+
+    # --- ingest ----------------------------------------------------------------------------------
+
+    def ingest(
+        self,
+        paths: Sequence[Path],
+        *,
+        progress: Callable[[Path], None] | None = None,
+        overrides: dict | None = None,
+    ) -> IngestReport:
+        """Ingest files and folders; each document is committed on its own, failures are collected.
+
+        overrides (title, date, url, ...) apply to every file: the bot uses it for captions.
+        """
+        files, problems = iter_files(paths)
+        report = IngestReport(results=list(problems))
+        parsed: list[tuple[Path, bytes, ParsedDocument]] = []
+        for path in files:
+            try:
+                data = path.read_bytes()
+            except OSError as exc:
+                report.results.append(IngestResult(path, "failed", reason=exc.strerror or str(exc)))
+                if progress:
+                    progress(path)
+                continue
+            result = self._check_unchanged(path, data)
+            if result is not None:
+                report.results.append(result)
+                if progress:
+                    progress(path)
+                continue
+            try:
+                doc = read_document(path, max_bytes=self.config.max_file_bytes)
+            except ReadError as exc:
+                report.results.append(IngestResult(path, "failed", reason=str(exc)))
+                if progress:
+                    progress(path)
+                continue
+            parsed.append((path, data, doc))
+
+        # Lines repeated across many documents (site menus, footers) are boilerplate.
+        counts = self.store.line_key_counts()
+        candidates = {}
+        for path, _, doc in parsed:
+            keys = set().union(*(boilerplate_candidates(p.text) for p in doc.pages)) if doc.pages else set()
+            candidates[path] = keys
+            for key in keys:
+                counts[key] = counts.get(key, 0) + 1
+        repeated = {key for key, n in counts.items() if n >= REPEATED_LINE_MIN_DOCS}
+
+        for path, data, doc in parsed:
+            try:
+                report.results.append(self._ingest_one(path, data, doc, candidates[path], repeated, overrides or {}))
+            except ReadError as exc:
+                report.results.append(IngestResult(path, "failed", reason=str(exc)))
+            finally:
+                if progress:
+                    progress(path)
+        return report
+
+    def _check_unchanged(self, path: Path, data: bytes) -> IngestResult | None:
+        digest = hashlib.sha256(data).hexdigest()
+        existing = self.store.document_by_source(str(path))
+        if existing and existing["content_hash"] == digest:
+            return IngestResult(path, "unchanged", existing["id"], existing["title"], existing["date"], existing["chunks"])
+        twin = self.store.document_by_hash(digest)
+        if twin and not existing:
+            return IngestResult(
+                path, "duplicate", twin["id"], twin["title"], twin["date"], twin["chunks"],
+                reason=f"same content as document {twin['id']} ({twin['source']})",
+            )
+        return None
+
+    def _ingest_one(
+        self, path: Path, data: bytes, doc: ParsedDocument, line_keys: set[str], repeated: set[str], overrides: dict
+    ) -> IngestResult:
+        pages = [(p.number, clean_text(p.text, repeated)) for p in doc.pages]
+        meta = {**doc.meta, **{k: v for k, v in overrides.items() if v}}
+        return self._save(
+            str(path), hashlib.sha256(data).hexdigest(), len(data), doc.format, pages, meta, line_keys, path=path
+        )
+
+    def add_text(
+        self, source: str, text: str, *, title: str | None = None, date: str | None = None,
+        language: str | None = None, index_title: bool = True,
+    ) -> IngestResult:
+        """Store an in-memory text as a document (evaluation, benchmarks, generated content).
+
+        index_title=False keeps the title out of search, so a benchmark measures the text alone.
+        """
+        data = text.encode("utf-8")
+        meta = {"title": title, "date": date, "language": language}
+        pages = [(None, clean_text(text))]
+        return self._save(
+            source, hashlib.sha256(data).hexdigest(), len(data), "txt", pages, meta, set(),
+            path=Path(source), index_title=index_title,
+        )
+
+    def _save(
+        self, source: str, digest: str, size: int, fmt: str, pages: list[tuple[int | None, str]], meta: dict,
+        line_keys: set[str], *, path: Path, index_title: bool = True,
+    ) -> IngestResult:
+        pages = [(n, t) for n, t in pages if t.strip()]
+        full_text = "\n\n".join(t for _, t in pages)
+        if not full_text.strip():
+            raise ReadError("no text left after removing boilerplate")
+        title = extract_title(full_text, meta.get("title"))
+        date = parse_date(meta["date"]) if meta.get("date") else find_date(full_text)
+        language = meta.get("language") if meta.get("language") in ("ru", "en") else detect_language(full_text)
+        chunks = chunk_pages(pages)
+        if not chunks:
+            raise ReadError("no text found")
+        texts = [c.text for c in chunks]
+        embed_texts = [embed_text_for(title, t) if index_title else t for t in texts]
+        vectors = self.embedder.encode_passages(embed_texts) if self.embedder else None
+        numbered = [n for n, _ in pages if n is not None]
+        record = DocumentRecord(
+            source=source,
+            content_hash=digest,
+            title=title,
+            date=date,
+            language=language,
+            region=meta.get("region"),
+            url=meta.get("url"),
+            format=fmt,
+            pages=max(numbered) if numbered else None,
+            size_bytes=size,
+            chunk_texts=texts,
+            chunk_pages=[c.page for c in chunks],
+            embed_texts=embed_texts,
+            fts_bodies=[" ".join(terms(t)) for t in texts],
+            fts_title=" ".join(terms(title)) if index_title else "",
+            line_keys=line_keys,
+            vectors=vectors,
+            model=self.embedder.name if self.embedder else None,
+        )
+        existed = self.store.document_by_source(source) is not None
+        doc_id, removed, added = self.store.save_document(record)
+        self._apply_to_index(removed, added, vectors)
+        return IngestResult(path, "replaced" if existed else "added", doc_id, title, date, len(chunks))
+
+    def remove(self, id_or_source: str) -> dict:
+        """Remove a document named by its id or its source; raises KeyError naming what was not found."""
+        doc = self.find_document(id_or_source)
+        if doc is None:
+            raise KeyError(id_or_source)
+        removed = self.store.remove_document(doc["id"])
+        self._apply_to_index(removed, [], None)
+        return doc
+
+    def find_document(self, id_or_source: str) -> dict | None:
+        key = str(id_or_source).strip()
+        if key.isdigit():
+            doc = self.store.document(int(key))
+            if doc:
+                return doc
+        doc = self.store.document_by_source(key)
+        if doc is None and not key.startswith(("http://", "https://")):
+            doc = self.store.document_by_source(str(Path(key).expanduser().resolve()))
+        return doc
+
+    # --- vectors ---------------------------------------------------------------------------------
+
+    @property
+    def index_path(self) -> Path:
+        return Path(self.config.data_dir) / INDEX_FILENAME
+
+    def sync_vectors(self, progress: Callable[[int], None] | None = None, batch: int = 256) -> int:
+        """Embed chunks that lack a vector from the current model (new model, or ingested lexical-only)."""
+        if self.embedder is None:
+            return 0
+        done = 0
+        while True:
+            todo = self.store.chunks_without_vectors(self.embedder.name, limit=batch)
+            if not todo:
+                break
+            ids = [cid for cid, _ in todo]
+            vectors = self.embedder.encode_passages([text for _, text in todo])
+            self.store.put_vectors(ids, vectors, self.embedder.name)
+            done += len(ids)
+            if progress:
+                progress(len(ids))
+        return done
+
+    def vector_index(self, rebuild: bool = False) -> VectorIndex | None:
+        """The FAISS index for the current model, loaded or rebuilt so it matches the store."""
+        if self.embedder is None:
+            return None
+        generation = self.store.generation
+        index = self._index
+        fresh = lambda ix: ix is not None and ix.generation == generation and ix.model == self.embedder.name  # noqa: E731
+        if not rebuild and fresh(index):
+            return index
+        if not rebuild:
+            index = VectorIndex.load(self.index_path)
+        if rebuild or not fresh(index) or index.count != self.store.chunk_count():
+            index = VectorIndex.build(self.store, self.embedder.name, self.embedder.dim)
+            index.generation = generation
+            index.save(self.index_path, generation)
+        self._index = index
+        return index
+
+    def _apply_to_index(self, removed: Sequence[int], added: Sequence[int], vectors: np.ndarray | None) -> None:
+        """Keep a loaded index in step with a change made by this process, instead of rebuilding."""
+        index = self._index
+        if index is None or self.embedder is None:
+            return
+        if index.generation + 1 != self.store.generation or (added and vectors is None):
+            self._index = None  # another writer got in between: rebuild lazily
+            return
+        index.remove(list(removed))
+        if added:
+            index.add(np.asarray(added, dtype=np.int64), vectors)
+        index.generation = self.store.generation
+        index.save(self.index_path, index.generation)
+
+    # --- search and answer -----------------------------------------------------------------------
+
+    def query_terms(self, question: str) -> list[str]:
+        """Unique stems of the question; very long texts keep only their rarest terms."""
+        unique = list(dict.fromkeys(terms(question)))
+        if len(unique) > MAX_QUERY_TERMS:
+            df = self.store.term_document_frequencies(unique)
+            unique = sorted(unique, key=lambda t: df.get(t, 0))[:MAX_QUERY_TERMS]
+        return unique
+
+    def search(self, question: str, k: int = 10) -> list[tuple[int, float]]:
+        """Chunk ids with scores, best first: BM25 alone, or fused with dense ranks (RRF)."""
+        return self._search(question, k, self.query_terms(question))[0]
+
+    def _search(
+        self, question: str, k: int, query_terms: list[str]
+    ) -> tuple[list[tuple[int, float]], dict[int, float]]:
+        """Also returns the dense cosine scores, which the answer decision uses."""
+        lexical = self.store.lexical_search(query_terms, max(CANDIDATES, k))
+        index = self.vector_index()
+        if index is None or index.count == 0:
+            return lexical[:k], {}
+        query_vector = self.embedder.encode_queries([question])[0]
+        dense = index.search(query_vector, max(CANDIDATES, k))
+        fused = reciprocal_rank_fusion([[cid for cid, _ in lexical], [cid for cid, _ in dense]])
+        return fused[:k], dict(dense)
+
+    def rank(self, question: str, k: int = 10) -> list[tuple[int, float]]:
+        """search(), then the candidates re-ordered by how well they answer (see answer())."""
+        _, _, ranked = self._analyse(question, k)
+        return [(item.chunk_id, item.score) for item in ranked][:k]
+
+    def _analyse(self, question: str, k: int):
+        query_terms = self.query_terms(question)
+        hits, dense = self._search(question, max(k, RERANK), query_terms)
+        chunks = self.store.chunks([cid for cid, _ in hits])
+        hits = [(cid, s) for cid, s in hits if cid in chunks]
+        weights = answering.idf_weights(
+            query_terms, self.store.term_document_frequencies(query_terms), self.store.chunk_count()
+        )
+        profile = answering.QuestionProfile.build(question, weights)
+        ranked = []
+        for rank, (cid, _) in enumerate(hits):
+            chunk = chunks[cid]
+            analysis = answering.analyse_passage(profile, rank, chunk["text"], chunk["title"])
+            prior = RANK_PRIOR / (1 + rank)
+            ranked.append(_Candidate(cid, chunk, analysis, dense.get(cid, 0.0), analysis.score + prior + dense.get(cid, 0.0)))
+        ranked.sort(key=lambda c: -c.score)
+        return profile, chunks, ranked
+
+    def answer(self, question: str, k: int = 3) -> answering.Answer:
+        question = question.strip()
+        language = detect_language(question)
+        _, _, ranked = self._analyse(question, k)
+        if not ranked:
+            return answering.Answer(question, language, False, "", [], 0.0, self.mode)
+        lead = ranked[0]
+        chosen = answering.select_sentences(lead.analysis)
+        best_own = chosen and max(s.own for s in chosen)
+        confidence = min(1.0, (lead.analysis.cover + best_own) / 2) if chosen else 0.0
+        answered = bool(chosen) and (
+            confidence >= self.config.min_coverage
+            or (self.embedder is not None and lead.dense >= self.config.dense_threshold)
+        )
+        if not answered:
+            return answering.Answer(question, language, False, "", [], round(confidence, 4), self.mode)
+        passages = []
+        for cand in ranked[:k]:
+            c = cand.chunk
+            passages.append(
+                answering.Passage(
+                    doc_id=c["doc_id"], title=c["title"], date=c["date"], source=c["source"], url=c["url"],
+                    page=c["page"], text=c["text"], score=round(cand.score, 4), chunk_id=cand.chunk_id,
+                )
+            )
+        return answering.Answer(
+            question, language, True, answering.join_sentences(chosen), passages, round(confidence, 4), self.mode
+        )
+
+
+@dataclass
+class _Candidate:
+    chunk_id: int
+    chunk: dict
+    analysis: answering.PassageAnalysis
+    dense: float
+    score: float
+
+
+def reciprocal_rank_fusion(rankings: Sequence[Sequence[int]], k: int = RRF_K) -> list[tuple[int, float]]:
+    scores: dict[int, float] = {}
+    for ranking in rankings:
+        for rank, cid in enumerate(ranking):
+            scores[cid] = scores.get(cid, 0.0) + 1.0 / (k + rank + 1)
+    return sorted(scores.items(), key=lambda kv: -kv[1])
+
+
+def set_faiss_threads(threads: int = 1) -> None:
+    """One OpenMP thread is faster for single queries on small machines (and avoids oversubscription)."""
+    import faiss
+
+    faiss.omp_set_num_threads(threads)

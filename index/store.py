@@ -1,0 +1,422 @@
+"""The SQLite store: the one module that owns the database file.
+
+SQLite is the source of truth for documents, chunks, their vectors and (later) the question log;
+everything else (the FAISS index) is derived from it and can be rebuilt. Writes that belong together
+happen in one transaction, so a reader never sees half a document.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import sqlite_utils
+
+DB_FILENAME = "investbot.db"
+
+
+def _migration_1(db: sqlite_utils.Database) -> None:
+    _run_script(
+        db,
+        """
+        CREATE TABLE documents (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            source TEXT NOT NULL UNIQUE,
+            content_hash TEXT NOT NULL,
+            title TEXT NOT NULL,
+            date TEXT,
+            language TEXT NOT NULL,
+            region TEXT,
+            url TEXT,
+            format TEXT NOT NULL,
+            pages INTEGER,
+            chunks INTEGER NOT NULL,
+            size_bytes INTEGER NOT NULL,
+            ingested_at TEXT NOT NULL
+        );
+        CREATE INDEX documents_content_hash ON documents(content_hash);
+        CREATE TABLE chunks (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            doc_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            page INTEGER,
+            text TEXT NOT NULL,
+            embed_text TEXT NOT NULL,
+            UNIQUE (doc_id, position)
+        );
+        CREATE TABLE vectors (
+            chunk_id INTEGER PRIMARY KEY REFERENCES chunks(id) ON DELETE CASCADE,
+            model TEXT NOT NULL,
+            dim INTEGER NOT NULL,
+            vector BLOB NOT NULL
+        );
+        CREATE VIRTUAL TABLE chunks_fts USING fts5(
+            body, title, tokenize = 'unicode61 remove_diacritics 0'
+        );
+        CREATE VIRTUAL TABLE chunks_fts_vocab USING fts5vocab(chunks_fts, 'row');
+        CREATE TABLE doc_lines (
+            doc_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+            key TEXT NOT NULL,
+            PRIMARY KEY (doc_id, key)
+        );
+        CREATE INDEX doc_lines_key ON doc_lines(key);
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
+        """
+    )
+
+
+def _run_script(db: sqlite_utils.Database, script: str) -> None:
+    """Statement by statement: executescript() would COMMIT the migration's transaction early."""
+    for statement in script.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
+# Numbered migrations: append, never edit a released one.
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1]
+
+
+@dataclass
+class DocumentRecord:
+    """What the engine writes for one document; chunk lists are parallel."""
+
+    source: str
+    content_hash: str
+    title: str
+    date: str | None
+    language: str
+    region: str | None
+    url: str | None
+    format: str
+    pages: int | None
+    size_bytes: int
+    chunk_texts: list[str]
+    chunk_pages: list[int | None]
+    embed_texts: list[str]
+    fts_bodies: list[str]
+    fts_title: str
+    line_keys: set[str]
+    vectors: np.ndarray | None = None
+    model: str | None = None
+
+
+class Store:
+    """Access to the database. One connection per thread (the bot answers from worker threads)."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        self._write_lock = threading.Lock()
+        self.migrate()
+
+    @classmethod
+    def in_dir(cls, data_dir: Path) -> "Store":
+        return cls(Path(data_dir) / DB_FILENAME)
+
+    # --- connection ------------------------------------------------------------------------------
+
+    @property
+    def db(self) -> sqlite_utils.Database:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            db = sqlite_utils.Database(conn)
+            self._local.db = db
+        return db
+
+    def close(self) -> None:
+        db = getattr(self._local, "db", None)
+        if db is not None:
+            db.conn.close()
+            self._local.db = None
+
+    def _transaction(self):
+        return _Transaction(self.db.conn, self._write_lock)
+
+    def migrate(self) -> None:
+        db = self.db
+        with self._transaction():
+            db.execute("CREATE TABLE IF NOT EXISTS migrations (number INTEGER PRIMARY KEY, applied_at TEXT)")
+            done = {row[0] for row in db.execute("SELECT number FROM migrations").fetchall()}
+            for number, migration in enumerate(MIGRATIONS, start=1):
+                if number in done:
+                    continue
+                migration(db)
+                db.execute("INSERT INTO migrations VALUES (?, ?)", [number, _now()])
+
+    @property
+    def schema_version(self) -> int:
+        return self.db.execute("SELECT COALESCE(MAX(number), 0) FROM migrations").fetchone()[0]
+
+    # --- meta ------------------------------------------------------------------------------------
+
+    def get_meta(self, key: str, default: str | None = None) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+        return row[0] if row else default
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._transaction():
+            self._set_meta(key, value)
+
+    def _set_meta(self, key: str, value: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", [key, value])
+
+    @property
+    def generation(self) -> int:
+        """A counter bumped by every change to chunks or vectors: derived indexes compare it."""
+        return int(self.get_meta("generation", "0"))
+
+    def _bump_generation(self) -> None:
+        self.db.execute(
+            "INSERT INTO meta (key, value) VALUES ('generation', '1') "
+            "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+        )
+
+    # --- documents -------------------------------------------------------------------------------
+
+    def documents(self) -> list[dict]:
+        return list(self.db.query("SELECT * FROM documents ORDER BY id"))
+
+    def document(self, doc_id: int) -> dict | None:
+        rows = list(self.db.query("SELECT * FROM documents WHERE id = ?", [doc_id]))
+        return rows[0] if rows else None
+
+    def document_by_source(self, source: str) -> dict | None:
+        rows = list(self.db.query("SELECT * FROM documents WHERE source = ?", [source]))
+        return rows[0] if rows else None
+
+    def document_by_hash(self, content_hash: str) -> dict | None:
+        rows = list(self.db.query("SELECT * FROM documents WHERE content_hash = ? LIMIT 1", [content_hash]))
+        return rows[0] if rows else None
+
+    def document_count(self) -> int:
+        return self.db.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
+
+    def chunk_count(self) -> int:
+        return self.db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+
+    def save_document(self, record: DocumentRecord) -> tuple[int, list[int], list[int]]:
+        """Insert or replace the document at record.source in one transaction.
+
+        Returns (doc_id, removed chunk ids, new chunk ids). A replaced document keeps its id, so
+        links and commands that name it stay valid.
+        """
+        with self._transaction():
+            db = self.db
+            old = db.execute("SELECT id FROM documents WHERE source = ?", [record.source]).fetchone()
+            values = {
+                "source": record.source,
+                "content_hash": record.content_hash,
+                "title": record.title,
+                "date": record.date,
+                "language": record.language,
+                "region": record.region,
+                "url": record.url,
+                "format": record.format,
+                "pages": record.pages,
+                "chunks": len(record.chunk_texts),
+                "size_bytes": record.size_bytes,
+                "ingested_at": _now(),
+            }
+            removed: list[int] = []
+            if old:
+                doc_id = old[0]
+                removed = self._delete_chunks(doc_id)
+                db.execute("DELETE FROM doc_lines WHERE doc_id = ?", [doc_id])
+                assignments = ", ".join(f"{key} = ?" for key in values)
+                db.execute(f"UPDATE documents SET {assignments} WHERE id = ?", [*values.values(), doc_id])
+            else:
+                # Raw SQL, not table.insert(): sqlite-utils would commit our open transaction.
+                columns = ", ".join(values)
+                marks = ", ".join("?" * len(values))
+                doc_id = db.execute(
+                    f"INSERT INTO documents ({columns}) VALUES ({marks})", list(values.values())
+                ).lastrowid
+            new_ids: list[int] = []
+            for position, (text, page, embed_text, body) in enumerate(
+                zip(record.chunk_texts, record.chunk_pages, record.embed_texts, record.fts_bodies)
+            ):
+                cur = db.execute(
+                    "INSERT INTO chunks (doc_id, position, page, text, embed_text) VALUES (?, ?, ?, ?, ?)",
+                    [doc_id, position, page, text, embed_text],
+                )
+                chunk_id = cur.lastrowid
+                new_ids.append(chunk_id)
+                db.execute(
+                    "INSERT INTO chunks_fts (rowid, body, title) VALUES (?, ?, ?)",
+                    [chunk_id, body, record.fts_title],
+                )
+            if record.vectors is not None:
+                self._put_vectors(new_ids, record.vectors, record.model)
+            db.conn.executemany(
+                "INSERT OR IGNORE INTO doc_lines (doc_id, key) VALUES (?, ?)",
+                [(doc_id, key) for key in record.line_keys],
+            )
+            self._bump_generation()
+        return doc_id, removed, new_ids
+
+    def remove_document(self, doc_id: int) -> list[int]:
+        """Delete a document with its chunks, FTS rows and vectors; returns the removed chunk ids."""
+        with self._transaction():
+            removed = self._delete_chunks(doc_id)
+            self.db.execute("DELETE FROM doc_lines WHERE doc_id = ?", [doc_id])
+            self.db.execute("DELETE FROM documents WHERE id = ?", [doc_id])
+            self._bump_generation()
+        return removed
+
+    def _delete_chunks(self, doc_id: int) -> list[int]:
+        db = self.db
+        ids = [row[0] for row in db.execute("SELECT id FROM chunks WHERE doc_id = ?", [doc_id]).fetchall()]
+        for batch in _batches(ids, 500):
+            marks = ",".join("?" * len(batch))
+            db.execute(f"DELETE FROM chunks_fts WHERE rowid IN ({marks})", batch)
+            db.execute(f"DELETE FROM vectors WHERE chunk_id IN ({marks})", batch)
+        db.execute("DELETE FROM chunks WHERE doc_id = ?", [doc_id])
+        return ids
+
+    def repeated_line_keys(self, min_docs: int) -> set[str]:
+        """Short lines that appear in at least `min_docs` stored documents (site boilerplate)."""
+        rows = self.db.execute(
+            "SELECT key FROM doc_lines GROUP BY key HAVING COUNT(*) >= ?", [min_docs]
+        ).fetchall()
+        return {row[0] for row in rows}
+
+    def line_key_counts(self) -> dict[str, int]:
+        rows = self.db.execute("SELECT key, COUNT(*) FROM doc_lines GROUP BY key").fetchall()
+        return {key: count for key, count in rows}
+
+    # --- chunks ----------------------------------------------------------------------------------
+
+    def chunks(self, ids: Sequence[int]) -> dict[int, dict]:
+        """Chunks with their document's fields, keyed by chunk id."""
+        out: dict[int, dict] = {}
+        for batch in _batches(list(ids), 500):
+            marks = ",".join("?" * len(batch))
+            rows = self.db.query(
+                f"""SELECT c.id, c.doc_id, c.position, c.page, c.text, d.title, d.date, d.source,
+                           d.url, d.language, d.region
+                    FROM chunks c JOIN documents d ON d.id = c.doc_id WHERE c.id IN ({marks})""",
+                batch,
+            )
+            for row in rows:
+                out[row["id"]] = row
+        return out
+
+    def lexical_search(self, query_terms: Sequence[str], limit: int) -> list[tuple[int, float]]:
+        """BM25 over the stemmed FTS5 index; returns (chunk id, score) with higher = better.
+
+        Terms are quoted, so no user text is ever parsed as FTS5 syntax.
+        """
+        unique = list(dict.fromkeys(t for t in query_terms if t))
+        if not unique:
+            return []
+        expression = " OR ".join('"' + t.replace('"', '""') + '"' for t in unique)
+        rows = self.db.execute(
+            "SELECT rowid, bm25(chunks_fts, 1.0, 0.3) AS s FROM chunks_fts "
+            "WHERE chunks_fts MATCH ? ORDER BY s LIMIT ?",
+            [expression, limit],
+        ).fetchall()
+        return [(rowid, -score) for rowid, score in rows]
+
+    def term_document_frequencies(self, query_terms: Iterable[str]) -> dict[str, int]:
+        unique = list(dict.fromkeys(query_terms))
+        if not unique:
+            return {}
+        marks = ",".join("?" * len(unique))
+        rows = self.db.execute(
+            f"SELECT term, doc FROM chunks_fts_vocab WHERE term IN ({marks})", unique
+        ).fetchall()
+        return {term: doc for term, doc in rows}
+
+    # --- vectors ---------------------------------------------------------------------------------
+
+    def _put_vectors(self, chunk_ids: Sequence[int], vectors: np.ndarray, model: str | None) -> None:
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        dim = int(vectors.shape[1])
+        self.db.conn.executemany(
+            "INSERT OR REPLACE INTO vectors (chunk_id, model, dim, vector) VALUES (?, ?, ?, ?)",
+            [(cid, model, dim, vec.tobytes()) for cid, vec in zip(chunk_ids, vectors)],
+        )
+
+    def put_vectors(self, chunk_ids: Sequence[int], vectors: np.ndarray, model: str) -> None:
+        with self._transaction():
+            self._put_vectors(chunk_ids, vectors, model)
+            self._bump_generation()
+
+    def chunks_without_vectors(self, model: str, limit: int | None = None) -> list[tuple[int, str]]:
+        """Chunks that have no vector from `model` (new chunks, or vectors of an older model)."""
+        sql = (
+            "SELECT c.id, c.embed_text FROM chunks c LEFT JOIN vectors v ON v.chunk_id = c.id "
+            "WHERE v.chunk_id IS NULL OR v.model != ? ORDER BY c.id"
+        )
+        params: list = [model]
+        if limit:
+            sql += " LIMIT ?"
+            params.append(limit)
+        return [(row[0], row[1]) for row in self.db.execute(sql, params).fetchall()]
+
+    def iter_vectors(self, model: str, batch_size: int = 20000) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Yield (ids, matrix) batches of the vectors stored for `model`."""
+        last = -1
+        while True:
+            rows = self.db.execute(
+                "SELECT chunk_id, dim, vector FROM vectors WHERE model = ? AND chunk_id > ? "
+                "ORDER BY chunk_id LIMIT ?",
+                [model, last, batch_size],
+            ).fetchall()
+            if not rows:
+                return
+            dim = rows[0][1]
+            ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+            mat = np.frombuffer(b"".join(r[2] for r in rows), dtype=np.float32).reshape(len(rows), dim)
+            yield ids, mat
+            last = int(ids[-1])
+
+    def vector_models(self) -> dict[str, int]:
+        return {m: n for m, n in self.db.execute("SELECT model, COUNT(*) FROM vectors GROUP BY model")}
+
+
+class _Transaction:
+    """BEGIN IMMEDIATE ... COMMIT/ROLLBACK, serialised across this process's threads."""
+
+    def __init__(self, conn: sqlite3.Connection, lock: threading.Lock):
+        self.conn = conn
+        self.lock = lock
+        self.depth = 0
+
+    def __enter__(self):
+        self.lock.acquire()
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self.lock.release()
+            raise
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        try:
+            if exc_type is None:
+                self.conn.execute("COMMIT")
+            else:
+                self.conn.execute("ROLLBACK")
+        finally:
+            self.lock.release()
+        return False
+
+
+def _batches(items: list, size: int) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
