@@ -19,6 +19,8 @@ from .text import STOPWORDS, split_sentences, stem_word, terms, words
 DEFAULT_MIN_COVERAGE = 0.5
 STEM_ONLY_CREDIT = 0.75
 PHRASE_CREDIT = 0.5
+WINDOW_COST = 0.05
+NEIGHBOUR_CREDIT = 0.5
 NUMBER_BONUS = 0.15
 
 _NUMERIC_QUESTION_RE = re.compile(
@@ -107,93 +109,88 @@ def word_forms(text: str) -> dict[str, set[str]]:
     return forms
 
 
-def sentence_coverage(profile: QuestionProfile, sentence: str) -> float:
-    """Coverage where a stem-only match ("industry" for "industrial") counts for less than the
-    word itself, and question phrases found intact ("industrial parks") count extra."""
+@dataclass
+class SentenceTerms:
+    """A sentence as the scorer sees it: stems with the words that produced them, and stem pairs."""
+
+    text: str
+    order: int
+    forms: dict[str, set[str]]
+    pairs: set[tuple[str, str]]
+    has_number: bool
+
+    @classmethod
+    def of(cls, text: str, order: int) -> "SentenceTerms":
+        content = [w for w in words(text) if w not in STOPWORDS]
+        stems = [stem_word(w) for w in content]
+        forms: dict[str, set[str]] = {}
+        for word, stem in zip(content, stems):
+            forms.setdefault(stem, set()).add(word)
+        return cls(text, order, forms, set(zip(stems, stems[1:])), bool(_DIGIT_RE.search(text)))
+
+
+def window_coverage(profile: QuestionProfile, window: Sequence[SentenceTerms]) -> float:
+    """Coverage of a few adjacent sentences, where a stem-only match ("industry" for "industrial")
+    counts for less than the word itself and question phrases found intact ("industrial parks")
+    count extra."""
     total = profile.total
     if total <= 0:
         return 0.0
-    found = word_forms(sentence)
     got = 0.0
     for stem, weight in profile.weights.items():
-        if stem in found:
-            got += weight if profile.forms.get(stem, set()) & found[stem] else STEM_ONLY_CREDIT * weight
-    stems = [stem_word(w) for w in words(sentence) if w not in STOPWORDS]
-    pairs = set(zip(stems, stems[1:]))
+        found = set().union(*(s.forms.get(stem, set()) for s in window))
+        if found:
+            got += weight if profile.forms.get(stem, set()) & found else STEM_ONLY_CREDIT * weight
+    pairs = set().union(*(s.pairs for s in window))
     phrase = sum(
         min(profile.weights.get(a, 0.0), profile.weights.get(b, 0.0)) for a, b in profile.bigrams if (a, b) in pairs
     )
-    return (got + PHRASE_CREDIT * phrase) / total
+    return min(1.0, (got + PHRASE_CREDIT * phrase) / total)
 
 
 @dataclass
-class ScoredSentence:
-    text: str
-    passage: int  # index into the ranked passages
-    order: int  # position within the passage
-    score: float  # what ranks sentences: own coverage plus context
-    own: float  # the question IDF mass the sentence itself covers
+class Window:
+    """1–3 adjacent sentences of a passage: the candidate answer."""
+
+    sentences: list[SentenceTerms]
+    own: float  # the question IDF mass the window covers (0..1)
+    score: float  # own, plus a bonus for numbers where one is asked for, minus a length cost
+
+    @property
+    def text(self) -> str:
+        return " ".join(s.text for s in self.sentences)
 
 
 @dataclass
 class PassageAnalysis:
     index: int
     cover: float  # coverage of the whole passage with its title
-    sentences: list[ScoredSentence]
-
-    @property
-    def best(self) -> ScoredSentence | None:
-        return max(self.sentences, key=lambda s: s.score, default=None)
-
-    @property
-    def score(self) -> float:
-        """How well this passage answers: its coverage plus its best sentence's."""
-        best = self.best
-        return self.cover + (best.score if best else 0.0)
+    best: Window | None
 
 
 def analyse_passage(profile: QuestionProfile, index: int, text: str, title: str = "") -> PassageAnalysis:
-    """Score every sentence of a passage by the question IDF mass it covers.
+    """Find the passage's best answer window.
 
-    For "how many / when" questions a sentence with a number is preferred, since that is where
-    such answers live.
+    A neighbour joins the best sentence only when it adds question information the sentence
+    lacks ("It is worth mentioning that in 2014 Kaluga Region…" + "Its industrial production
+    grew by 2.9%."), so answers stay short. For "how many / when" questions a window with a
+    number is preferred, since that is where such answers live.
     """
     cover = coverage(profile.weights, set(terms(text + "\n" + title)))
-    sentences = []
-    for order, sentence in enumerate(split_sentences(text)):
-        own = sentence_coverage(profile, sentence)
-        score = own + (NUMBER_BONUS if profile.numeric and own > 0 and _DIGIT_RE.search(sentence) else 0.0)
-        sentences.append(ScoredSentence(sentence, index, order, score, own))
-    return PassageAnalysis(index, cover, sentences)
-
-
-def select_sentences(passage: PassageAnalysis, *, max_sentences: int = 3, ratio: float = 0.75) -> list[ScoredSentence]:
-    """The passage's best sentence, grown by neighbours that cover nearly as much of the question.
-
-    Only adjacent sentences join, so the answer reads as one piece of the document.
-    """
-    best = passage.best
-    if best is None or best.own <= 0:
-        return []
-    same = {s.order: s for s in passage.sentences}
-    chosen = [best]
-    while len(chosen) < max_sentences:
-        lo, hi = chosen[0].order - 1, chosen[-1].order + 1
-        options = [same[o] for o in (lo, hi) if o in same and same[o].own >= ratio * best.own]
-        if not options:
-            break
-        pick = max(options, key=lambda s: s.own)
-        chosen = sorted(chosen + [pick], key=lambda s: s.order)
-    return chosen
-
-
-def join_sentences(chosen: Sequence[ScoredSentence]) -> str:
-    """Adjacent sentences read as one passage; a gap between them is marked with an ellipsis."""
-    parts: list[str] = []
-    previous = None
-    for s in chosen:
-        if previous is not None:
-            parts.append(" " if s.order == previous + 1 else " … ")
-        parts.append(s.text)
-        previous = s.order
-    return "".join(parts)
+    sentences = [SentenceTerms.of(t, i) for i, t in enumerate(split_sentences(text))]
+    best: Window | None = None
+    core_own = [window_coverage(profile, [s]) for s in sentences]
+    for i, core in enumerate(sentences):
+        if core_own[i] <= 0:
+            continue
+        bonus = NUMBER_BONUS if profile.numeric and core.has_number else 0.0
+        for lo, hi in ((i, i + 1), (i - 1, i + 1), (i, i + 2), (i - 1, i + 2)):
+            if lo < 0 or hi > len(sentences):
+                continue
+            window = sentences[lo:hi]
+            own = window_coverage(profile, window) if hi - lo > 1 else core_own[i]
+            # Neighbours count half: the answer must stand mainly in its core sentence.
+            score = core_own[i] + NEIGHBOUR_CREDIT * (own - core_own[i]) - WINDOW_COST * (hi - lo - 1) + bonus
+            if best is None or score > best.score + 1e-9:
+                best = Window(window, own, score)
+    return PassageAnalysis(index, cover, best)

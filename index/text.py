@@ -58,6 +58,7 @@ def words(text: str) -> list[str]:
     return out
 
 
+@functools.lru_cache(maxsize=200_000)
 def stem_word(word: str) -> str:
     """Russian stemmer for Cyrillic words, English otherwise, so mixed texts stem correctly."""
     if CYRILLIC_RE.search(word):
