@@ -23,11 +23,15 @@ WINDOW_COST = 0.05
 NEIGHBOUR_CREDIT = 0.5
 NUMBER_BONUS = 0.15
 
-_NUMERIC_QUESTION_RE = re.compile(
-    r"\b(how many|how much|what year|when|what percentage|сколько|когда|в каком году|какой процент)\b",
+# Questions whose answer is a quantity, or a date: the sentence that answers holds a number.
+_COUNT_QUESTION_RE = re.compile(
+    r"\b(how many|how much|how large|how big|what percentage|what share|what volume|сколько|какой процент|"
+    r"какова доля|каков объем|каков объём|какой объем|какой объём)\b",
     re.IGNORECASE,
 )
-_DIGIT_RE = re.compile(r"\d")
+_DATE_QUESTION_RE = re.compile(r"\b(when|what year|which year|когда|в каком году|какого числа)\b", re.IGNORECASE)
+_YEAR_RE = re.compile(r"\b(19|20)\d\d\b")
+_QUANTITY_RE = re.compile(r"\d")
 
 
 @dataclass
@@ -73,7 +77,7 @@ class QuestionProfile:
     weights: dict[str, float]
     forms: dict[str, set[str]]  # stem -> the question's own word forms
     bigrams: list[tuple[str, str]]  # adjacent content stems of the question
-    numeric: bool
+    wants: str | None  # "count" or "date" when the answer is a number of that kind
 
     @classmethod
     def build(cls, question: str, weights: Mapping[str, float]) -> "QuestionProfile":
@@ -83,7 +87,7 @@ class QuestionProfile:
             weights=dict(weights),
             forms=word_forms(question),
             bigrams=list(dict.fromkeys(zip(stems, stems[1:]))),
-            numeric=bool(_NUMERIC_QUESTION_RE.search(question)),
+            wants="count" if _COUNT_QUESTION_RE.search(question) else "date" if _DATE_QUESTION_RE.search(question) else None,
         )
 
     @property
@@ -117,7 +121,7 @@ class SentenceTerms:
     order: int
     forms: dict[str, set[str]]
     pairs: set[tuple[str, str]]
-    has_number: bool
+    numbers: frozenset[str]  # "count" if it holds a quantity (not a year), "date" if a year
 
     @classmethod
     def of(cls, text: str, order: int) -> "SentenceTerms":
@@ -126,7 +130,12 @@ class SentenceTerms:
         forms: dict[str, set[str]] = {}
         for word, stem in zip(content, stems):
             forms.setdefault(stem, set()).add(word)
-        return cls(text, order, forms, set(zip(stems, stems[1:])), bool(_DIGIT_RE.search(text)))
+        kinds = set()
+        if _YEAR_RE.search(text):
+            kinds.add("date")
+        if _QUANTITY_RE.search(_YEAR_RE.sub("", text)):
+            kinds.add("count")
+        return cls(text, order, forms, set(zip(stems, stems[1:])), frozenset(kinds))
 
 
 def window_coverage(profile: QuestionProfile, window: Sequence[SentenceTerms]) -> float:
@@ -183,7 +192,7 @@ def analyse_passage(profile: QuestionProfile, index: int, text: str, title: str 
     for i, core in enumerate(sentences):
         if core_own[i] <= 0:
             continue
-        bonus = NUMBER_BONUS if profile.numeric and core.has_number else 0.0
+        bonus = NUMBER_BONUS if profile.wants in core.numbers else 0.0
         for lo, hi in ((i, i + 1), (i - 1, i + 1), (i, i + 2), (i - 1, i + 2)):
             if lo < 0 or hi > len(sentences):
                 continue
