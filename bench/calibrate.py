@@ -24,7 +24,7 @@ from index.engine import Engine, EngineConfig  # noqa: E402
 from index.evaluation import contains_gold, find_eval_dir, load_xquad  # noqa: E402
 from index.store import Store  # noqa: E402
 
-MAX_FALSE_ANSWERS = 0.10  # at most this share of uncovered questions may get an answer
+MAX_FALSE_ANSWERS = 0.05  # at most this share of uncovered questions may get an answer
 
 
 def engine_for(paragraphs, folder: Path) -> Engine:

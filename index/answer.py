@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 
 from .text import STOPWORDS, split_sentences, stem_word, terms, words
@@ -63,10 +63,19 @@ class Answer:
         return data
 
 
-def idf_weights(query_terms: Sequence[str], doc_freqs: Mapping[str, int], n_docs: int) -> dict[str, float]:
-    """BM25-style IDF; a term no chunk contains gets the highest weight of all."""
+def idf_weights(
+    alternatives: Mapping[str, Iterable[str]], doc_freqs: Mapping[str, int], n_docs: int
+) -> dict[str, float]:
+    """BM25-style IDF per question concept (a stem with its translations), from its most used form.
+
+    A concept no chunk contains gets the highest weight of all.
+    """
     n = max(n_docs, 1)
-    return {t: math.log(1 + (n - doc_freqs.get(t, 0) + 0.5) / (doc_freqs.get(t, 0) + 0.5)) for t in set(query_terms)}
+    weights = {}
+    for concept, forms in alternatives.items():
+        df = max((doc_freqs.get(f, 0) for f in forms), default=0)
+        weights[concept] = math.log(1 + (n - df + 0.5) / (df + 0.5))
+    return weights
 
 
 @dataclass
@@ -74,17 +83,22 @@ class QuestionProfile:
     """What sentence and passage scoring need to know about a question, computed once."""
 
     text: str
-    weights: dict[str, float]
+    weights: dict[str, float]  # concept (the question's stem) -> IDF
+    alternatives: dict[str, frozenset[str]]  # concept -> its stem and its translations' stems
     forms: dict[str, set[str]]  # stem -> the question's own word forms
     bigrams: list[tuple[str, str]]  # adjacent content stems of the question
     wants: str | None  # "count" or "date" when the answer is a number of that kind
 
     @classmethod
-    def build(cls, question: str, weights: Mapping[str, float]) -> "QuestionProfile":
+    def build(
+        cls, question: str, weights: Mapping[str, float], alternatives: Mapping[str, frozenset[str]] | None = None
+    ) -> "QuestionProfile":
         stems = [stem_word(w) for w in words(question) if w not in STOPWORDS]
+        alternatives = dict(alternatives or {})
         return cls(
             text=question,
             weights=dict(weights),
+            alternatives={c: alternatives.get(c, frozenset({c})) for c in weights},
             forms=word_forms(question),
             bigrams=list(dict.fromkeys(zip(stems, stems[1:]))),
             wants="count" if _COUNT_QUESTION_RE.search(question) else "date" if _DATE_QUESTION_RE.search(question) else None,
@@ -95,12 +109,12 @@ class QuestionProfile:
         return sum(self.weights.values())
 
 
-def coverage(weights: Mapping[str, float], text_terms: set[str]) -> float:
-    """Share of the question's IDF mass whose stems occur in the text (0..1)."""
-    total = sum(weights.values())
+def coverage(profile: QuestionProfile, text_terms: set[str]) -> float:
+    """Share of the question's IDF mass whose concepts occur in the text (0..1), in either language."""
+    total = profile.total
     if total <= 0:
         return 0.0
-    return sum(w for t, w in weights.items() if t in text_terms) / total
+    return sum(w for c, w in profile.weights.items() if profile.alternatives[c] & text_terms) / total
 
 
 def word_forms(text: str) -> dict[str, set[str]]:
@@ -146,13 +160,17 @@ def window_coverage(profile: QuestionProfile, window: Sequence[SentenceTerms]) -
     if total <= 0:
         return 0.0
     got = 0.0
-    for stem, weight in profile.weights.items():
-        found = set().union(*(s.forms.get(stem, set()) for s in window))
-        if found:
-            got += weight if profile.forms.get(stem, set()) & found else STEM_ONLY_CREDIT * weight
+    for concept, weight in profile.weights.items():
+        found = set().union(*(s.forms.get(concept, set()) for s in window))
+        if found and profile.forms.get(concept, set()) & found:
+            got += weight
+        elif found or any(f in s.forms for f in profile.alternatives[concept] for s in window):
+            got += STEM_ONLY_CREDIT * weight  # another form, or a translation
     pairs = set().union(*(s.pairs for s in window))
     phrase = sum(
-        min(profile.weights.get(a, 0.0), profile.weights.get(b, 0.0)) for a, b in profile.bigrams if (a, b) in pairs
+        min(profile.weights.get(a, 0.0), profile.weights.get(b, 0.0))
+        for a, b in profile.bigrams
+        if any((x, y) in pairs for x in profile.alternatives.get(a, (a,)) for y in profile.alternatives.get(b, (b,)))
     )
     return min(1.0, (got + PHRASE_CREDIT * phrase) / total)
 
@@ -185,7 +203,7 @@ def analyse_passage(profile: QuestionProfile, index: int, text: str, title: str 
     grew by 2.9%."), so answers stay short. For "how many / when" questions a window with a
     number is preferred, since that is where such answers live.
     """
-    cover = coverage(profile.weights, set(terms(text + "\n" + title)))
+    cover = coverage(profile, set(terms(text + "\n" + title)))
     sentences = [SentenceTerms.of(t, i) for i, t in enumerate(split_sentences(text))]
     best: Window | None = None
     core_own = [window_coverage(profile, [s]) for s in sentences]

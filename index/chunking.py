@@ -58,32 +58,33 @@ def chunk_pages(
 
     groups: list[list[int]] = []
     current: list[int] = []
+    carried = 0  # how many sentences at the start of `current` repeat the previous chunk
     words = 0
+
+    def close() -> None:
+        nonlocal current, carried, words
+        groups.append(current)
+        current = _carry(sentences, current, overlap, max_words)
+        carried = len(current)
+        words = sum(word_count(sentences[j][0]) for j in current)
+
     i = 0
     while i < len(sentences):
         n = word_count(sentences[i][0])
-        fresh = len(current) - (overlap if groups else 0)  # sentences this chunk adds
-        if current and fresh > 0 and words + n > max_words and words >= min_words // 2:
-            groups.append(current)
-            current = current[-overlap:] if overlap else []
-            words = sum(word_count(sentences[j][0]) for j in current)
+        if len(current) > carried and words + n > max_words and words >= min_words // 2:
+            close()
             continue
         current.append(i)
         words += n
         i += 1
         if sentences[i - 1][2] and words >= min_words and i < len(sentences):
-            groups.append(current)
-            current = current[-overlap:] if overlap else []
-            words = sum(word_count(sentences[j][0]) for j in current)
-    fresh = len(current) - (overlap if groups else 0)
-    if fresh > 0:
-        tail_words = sum(word_count(sentences[j][0]) for j in current[overlap if groups else 0 :])
-        if groups and tail_words < min_words // 2:
-            merged = groups[-1] + current[overlap:]
-            if sum(word_count(sentences[j][0]) for j in merged) <= max_words * 1.2:
-                groups[-1] = merged
-            else:
-                groups.append(current)
+            close()
+    if len(current) > carried:
+        fresh = current[carried:]
+        tail_words = sum(word_count(sentences[j][0]) for j in fresh)
+        merged = groups[-1] + fresh if groups else None
+        if merged and tail_words < min_words // 2 and sum(word_count(sentences[j][0]) for j in merged) <= max_words * 1.2:
+            groups[-1] = merged
         else:
             groups.append(current)
 
@@ -92,6 +93,14 @@ def chunk_pages(
         text = _join(sentences, group)
         chunks.append(Chunk(text=text, position=position, page=sentences[group[0]][1]))
     return chunks
+
+
+def _carry(sentences: list[tuple[str, int | None, bool]], current: list[int], overlap: int, max_words: int) -> list[int]:
+    """The sentences the next chunk repeats; a very long one (a cut table) is not worth repeating."""
+    carried = current[-overlap:] if overlap else []
+    if sum(word_count(sentences[j][0]) for j in carried) > max_words // 2:
+        return []
+    return carried
 
 
 def _join(sentences: list[tuple[str, int | None, bool]], group: list[int]) -> str:

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from . import answer as answering
+from . import glossary
 from .chunking import chunk_pages
 from .clean import boilerplate_candidates, clean_text
 from .embed import DEFAULT_MODEL, Embedder, ModelUnavailable, load_embedder
@@ -32,7 +33,7 @@ MAX_QUERY_TERMS = 64
 RERANK = 20  # candidates whose sentences are read to pick the answering passage
 # Re-ranking weights, chosen on XQuAD (every other question, en and ru): search rank as a prior,
 # the passage's coverage, and twice its best answer window.
-RANK_PRIOR = 0.2
+RANK_PRIOR = 0.1
 WINDOW_WEIGHT = 2.0
 REPEATED_LINE_MIN_DOCS = 3
 
@@ -123,7 +124,7 @@ class Engine:
                 status = f"Embedding model: {config.model}."
             except ModelUnavailable as exc:
                 status = (
-                    f"Dense search is off: {exc}. Answering is lexical-only. To enable it, run "
+                    f"Dense search is off: {str(exc).rstrip('.')}. Answering is lexical-only. To enable it, run "
                     f"`investbot model pull` on a machine with internet, or set INVESTBOT_MODEL to a local model folder."
                 )
         return cls(store, config, embedder, status)
@@ -381,13 +382,15 @@ class Engine:
 
     def _analyse(self, question: str, k: int):
         query_terms = self.query_terms(question)
-        hits, dense = self._search(question, max(k, RERANK), query_terms)
+        alternatives = glossary.alternatives(query_terms)
+        all_forms = list(dict.fromkeys(f for c in query_terms for f in sorted(alternatives[c])))
+        hits, dense = self._search(question, max(k, RERANK), all_forms)
         chunks = self.store.chunks([cid for cid, _ in hits])
         hits = [(cid, s) for cid, s in hits if cid in chunks]
         weights = answering.idf_weights(
-            query_terms, self.store.term_document_frequencies(query_terms), self.store.chunk_count()
+            alternatives, self.store.term_document_frequencies(all_forms), self.store.chunk_count()
         )
-        profile = answering.QuestionProfile.build(question, weights)
+        profile = answering.QuestionProfile.build(question, weights, alternatives)
         ranked = []
         for rank, (cid, _) in enumerate(hits):
             chunk = chunks[cid]

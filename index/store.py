@@ -210,6 +210,11 @@ class Store:
         Returns (doc_id, removed chunk ids, new chunk ids). A replaced document keeps its id, so
         links and commands that name it stay valid.
         """
+        n = len(record.chunk_texts)
+        if not (len(record.chunk_pages) == len(record.embed_texts) == len(record.fts_bodies) == n):
+            raise ValueError(f"{record.source}: chunk lists differ in length")
+        if record.vectors is not None and len(record.vectors) != n:
+            raise ValueError(f"{record.source}: {len(record.vectors)} vectors for {n} chunks")
         with self._transaction():
             db = self.db
             old = db.execute("SELECT id FROM documents WHERE source = ?", [record.source]).fetchone()
@@ -316,7 +321,8 @@ class Store:
 
         Terms are quoted, so no user text is ever parsed as FTS5 syntax.
         """
-        unique = list(dict.fromkeys(t for t in query_terms if t))
+        unique = list(dict.fromkeys(t.replace("\x00", "") for t in query_terms if t))
+        unique = [t for t in unique if t]
         if not unique:
             return []
         expression = " OR ".join('"' + t.replace('"', '""') + '"' for t in unique)

@@ -60,6 +60,8 @@ class VectorIndex:
         if self.count == 0 or k <= 0:
             return []
         query = np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32)
+        if query.shape[1] != self.dim:
+            raise ValueError(f"query dimension {query.shape[1]} does not match the index ({self.dim})")
         scores, ids = self.index.search(query, min(k, self.count))
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i != -1]
 
