@@ -42,7 +42,9 @@ class Embedder:
 
     @property
     def dim(self) -> int:
-        return int(self.model.get_sentence_embedding_dimension())
+        # Renamed in sentence-transformers 5.x; keep working with older releases.
+        getter = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
+        return int(getter())
 
     def _encode(self, texts: Sequence[str], show_progress: bool = False) -> np.ndarray:
         vectors = self.model.encode(

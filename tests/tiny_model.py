@@ -13,7 +13,12 @@ from pathlib import Path
 
 def build_tiny_model(folder: Path, texts: Iterable[str], dim: int = 32, layers: int = 1, seed: int = 0) -> Path:
     import torch
-    from sentence_transformers import SentenceTransformer, models
+    from sentence_transformers import SentenceTransformer
+
+    try:
+        from sentence_transformers.sentence_transformer import modules as models
+    except ImportError:  # sentence-transformers < 5.2
+        from sentence_transformers import models
     from tokenizers import Tokenizer
     from tokenizers.models import WordPiece
     from tokenizers.normalizers import BertNormalizer
@@ -41,7 +46,8 @@ def build_tiny_model(folder: Path, texts: Iterable[str], dim: int = 32, layers: 
     )
     BertModel(config).save_pretrained(raw)
     transformer = models.Transformer(str(raw), max_seq_length=256)
-    pooling = models.Pooling(transformer.get_word_embedding_dimension(), pooling_mode="mean")
+    dimension = getattr(transformer, "get_embedding_dimension", None) or transformer.get_word_embedding_dimension
+    pooling = models.Pooling(dimension(), pooling_mode="mean")
     model = SentenceTransformer(modules=[transformer, pooling, models.Normalize()], device="cpu")
     out = folder / "model"
     model.save(str(out))
