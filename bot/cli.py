@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -220,7 +221,12 @@ def model_pull(ctx: Context, name: str | None) -> None:
     try:
         embedder = load_embedder(name, cache_dir=ctx.settings.model_cache, allow_download=True)
     except ModelUnavailable as exc:
-        raise click.ClickException(f"{exc}. Is there an internet connection?") from None
+        hint = (
+            "HF_HUB_OFFLINE=1 is set: unset it to download"
+            if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes")
+            else "downloading needs an internet connection"
+        )
+        raise click.ClickException(f"{str(exc).rstrip('.')}; {hint}") from None
     click.echo(f"{name} is ready ({embedder.dim} dimensions).")
 
 

@@ -45,14 +45,21 @@ def chunk_pages(
     A chunk closes when adding the next sentence would pass max_words (once it holds at least
     min_words) or at a paragraph end past min_words; the next chunk repeats the last `overlap`
     sentences. A short tail is merged into the previous chunk when that stays near max_words.
-    Each chunk carries the page of its first sentence.
+    Chunks never span a page break, so a source can always name the page an answer is on.
     """
-    sentences: list[tuple[str, int | None, bool]] = []  # (sentence, page, ends a paragraph)
+    chunks: list[Chunk] = []
     for page, text in pages:
-        for paragraph in text.split("\n\n"):
-            parts = [p for s in split_sentences(paragraph) for p in _pieces(s)]
-            for i, sentence in enumerate(parts):
-                sentences.append((sentence, page, i == len(parts) - 1))
+        for group_text in _chunk_texts(text, min_words=min_words, max_words=max_words, overlap=overlap):
+            chunks.append(Chunk(text=group_text, position=len(chunks), page=page))
+    return chunks
+
+
+def _chunk_texts(text: str, *, min_words: int, max_words: int, overlap: int) -> list[str]:
+    sentences: list[tuple[str, bool]] = []  # (sentence, ends a paragraph)
+    for paragraph in text.split("\n\n"):
+        parts = [p for s in split_sentences(paragraph) for p in _pieces(s)]
+        for i, sentence in enumerate(parts):
+            sentences.append((sentence, i == len(parts) - 1))
     if not sentences:
         return []
 
@@ -77,7 +84,7 @@ def chunk_pages(
         current.append(i)
         words += n
         i += 1
-        if sentences[i - 1][2] and words >= min_words and i < len(sentences):
+        if sentences[i - 1][1] and words >= min_words and i < len(sentences):
             close()
     if len(current) > carried:
         fresh = current[carried:]
@@ -88,14 +95,10 @@ def chunk_pages(
         else:
             groups.append(current)
 
-    chunks = []
-    for position, group in enumerate(groups):
-        text = _join(sentences, group)
-        chunks.append(Chunk(text=text, position=position, page=sentences[group[0]][1]))
-    return chunks
+    return [_join(sentences, group) for group in groups]
 
 
-def _carry(sentences: list[tuple[str, int | None, bool]], current: list[int], overlap: int, max_words: int) -> list[int]:
+def _carry(sentences: list[tuple[str, bool]], current: list[int], overlap: int, max_words: int) -> list[int]:
     """The sentences the next chunk repeats; a very long one (a cut table) is not worth repeating."""
     carried = current[-overlap:] if overlap else []
     if sum(word_count(sentences[j][0]) for j in carried) > max_words // 2:
@@ -103,11 +106,11 @@ def _carry(sentences: list[tuple[str, int | None, bool]], current: list[int], ov
     return carried
 
 
-def _join(sentences: list[tuple[str, int | None, bool]], group: list[int]) -> str:
+def _join(sentences: list[tuple[str, bool]], group: list[int]) -> str:
     """Sentences of one paragraph are joined by a space, paragraphs by a blank line."""
     out = []
     for k, j in enumerate(group):
         out.append(sentences[j][0])
         if k < len(group) - 1:
-            out.append("\n\n" if sentences[j][2] else " ")
+            out.append("\n\n" if sentences[j][1] else " ")
     return "".join(out)

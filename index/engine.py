@@ -148,48 +148,49 @@ class Engine:
         """
         files, problems = iter_files(paths)
         report = IngestReport(results=list(problems))
+
+        def done(result: IngestResult) -> None:
+            report.results.append(result)
+            if progress:
+                progress(result.path)
+
         parsed: list[tuple[Path, bytes, ParsedDocument]] = []
+        batch_hashes: dict[str, Path] = {}
         for path in files:
             try:
                 data = path.read_bytes()
-            except OSError as exc:
-                report.results.append(IngestResult(path, "failed", reason=exc.strerror or str(exc)))
-                if progress:
-                    progress(path)
-                continue
-            result = self._check_unchanged(path, data)
-            if result is not None:
-                report.results.append(result)
-                if progress:
-                    progress(path)
-                continue
-            try:
-                doc = read_document(path, max_bytes=self.config.max_file_bytes)
+                unchanged = self._check_unchanged(path, data)
+                if unchanged is not None:
+                    done(unchanged)
+                    continue
+                digest = hashlib.sha256(data).hexdigest()
+                if digest in batch_hashes:
+                    done(IngestResult(path, "duplicate", reason=f"same content as {batch_hashes[digest]}"))
+                    continue
+                batch_hashes[digest] = path
+                parsed.append((path, data, read_document(path, max_bytes=self.config.max_file_bytes)))
             except ReadError as exc:
-                report.results.append(IngestResult(path, "failed", reason=str(exc)))
-                if progress:
-                    progress(path)
-                continue
-            parsed.append((path, data, doc))
+                done(IngestResult(path, "failed", reason=str(exc)))
+            except OSError as exc:
+                done(IngestResult(path, "failed", reason=exc.strerror or str(exc)))
 
         # Lines repeated across many documents (site menus, footers) are boilerplate.
         counts = self.store.line_key_counts()
         candidates = {}
         for path, _, doc in parsed:
-            keys = set().union(*(boilerplate_candidates(p.text) for p in doc.pages)) if doc.pages else set()
-            candidates[path] = keys
-            for key in keys:
+            candidates[path] = set().union(set(), *(boilerplate_candidates(p.text) for p in doc.pages))
+            for key in candidates[path]:
                 counts[key] = counts.get(key, 0) + 1
         repeated = {key for key, n in counts.items() if n >= REPEATED_LINE_MIN_DOCS}
 
         for path, data, doc in parsed:
             try:
-                report.results.append(self._ingest_one(path, data, doc, candidates[path], repeated, overrides or {}))
+                done(self._ingest_one(path, data, doc, candidates[path], repeated, overrides or {}))
             except ReadError as exc:
-                report.results.append(IngestResult(path, "failed", reason=str(exc)))
-            finally:
-                if progress:
-                    progress(path)
+                done(IngestResult(path, "failed", reason=str(exc)))
+            except Exception as exc:  # one odd file must not stop the others
+                log.exception("ingesting %s failed", path)
+                done(IngestResult(path, "failed", reason=f"internal error ({type(exc).__name__}: {exc})"))
         return report
 
     def _check_unchanged(self, path: Path, data: bytes) -> IngestResult | None:

@@ -132,6 +132,11 @@ def test_chunks_never_cut_a_sentence(pages):
 
 @pytest.mark.parametrize("pages", CHUNKING_CASES)
 def test_one_sentence_overlap_and_full_coverage(pages):
+    for page in {number for number, _ in pages}:  # chunks never span a page break: check page by page
+        _check_overlap([(n, t) for n, t in pages if n == page])
+
+
+def _check_overlap(pages):
     sentences = [s for s, _ in input_sentences(pages)]
     spans = [locate(c, sentences) for c in chunk_pages(pages)]
     assert spans[0][0] == 0, "the first chunk starts with the first sentence"
@@ -144,6 +149,20 @@ def test_one_sentence_overlap_and_full_coverage(pages):
 
 @pytest.mark.parametrize("pages", CHUNKING_CASES)
 def test_chunk_sizes(pages):
+    for page in {number for number, _ in pages}:
+        _check_sizes([(n, t) for n, t in pages if n == page])
+
+
+def test_chunks_never_span_a_page_break():
+    chunks = chunk_pages(PAGED)
+    for number, text in PAGED:
+        page_sentences = {s for s, _ in input_sentences([(number, text)])}
+        for chunk in (c for c in chunks if c.page == number):
+            assert all(s in page_sentences for s in split_sentences(chunk.text))
+    assert [c.position for c in chunks] == list(range(len(chunks)))
+
+
+def _check_sizes(pages):
     chunks = chunk_pages(pages)
     sizes = [word_count(c.text) for c in chunks]
     longest = max(word_count(s) for s, _ in input_sentences(pages))

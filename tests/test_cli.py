@@ -155,6 +155,17 @@ def test_lexical_only_says_how_to_enable_model(run, monkeypatch, tmp_path):
     assert "investbot model pull" in result.output and "INVESTBOT_MODEL" in result.output
 
 
+def test_model_pull_offline_fails_fast_and_clearly(run, monkeypatch):
+    import time
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    start = time.monotonic()
+    result = CliRunner().invoke(cli, ["model", "pull", "intfloat/multilingual-e5-small"])
+    assert time.monotonic() - start < 30
+    assert result.exit_code != 0
+    assert "multilingual-e5-small" in result.output and "HF_HUB_OFFLINE=1 is set" in result.output
+
+
 def test_reindex_without_model_explains(run):
     result = CliRunner().invoke(cli, ["reindex"])
     assert result.exit_code != 0 and "no embedding model" in result.output
