@@ -94,14 +94,14 @@ class QuestionProfile:
     def build(
         cls, question: str, weights: Mapping[str, float], alternatives: Mapping[str, frozenset[str]] | None = None
     ) -> "QuestionProfile":
-        stems = [stem_word(w) for w in words(question) if w not in STOPWORDS]
+        own = SentenceTerms.of(question, 0)
         alternatives = dict(alternatives or {})
         return cls(
             text=question,
             weights=dict(weights),
             alternatives={c: alternatives.get(c, frozenset({c})) for c in weights},
-            forms=word_forms(question),
-            bigrams=list(dict.fromkeys(zip(stems, stems[1:]))),
+            forms=own.forms,
+            bigrams=own.bigrams,
             wants="count" if _COUNT_QUESTION_RE.search(question) else "date" if _DATE_QUESTION_RE.search(question) else None,
         )
 
@@ -118,24 +118,15 @@ def coverage(profile: QuestionProfile, text_terms: set[str]) -> float:
     return sum(w for c, w in profile.weights.items() if profile.alternatives[c] & text_terms) / total
 
 
-def word_forms(text: str) -> dict[str, set[str]]:
-    """stem -> the surface words of the text that produced it."""
-    forms: dict[str, set[str]] = {}
-    for word in words(text):
-        if word in STOPWORDS:
-            continue
-        forms.setdefault(stem_word(word), set()).add(word)
-    return forms
-
-
 @dataclass
 class SentenceTerms:
     """A sentence as the scorer sees it: stems with the words that produced them, and stem pairs."""
 
     text: str
     order: int
-    forms: dict[str, set[str]]
-    pairs: set[tuple[str, str]]
+    forms: dict[str, set[str]]  # stem -> the words that produced it
+    bigrams: list[tuple[str, str]]  # adjacent content stems, in order
+    pairs: frozenset[tuple[str, str]]  # the same, as a set for lookups
     numbers: frozenset[str]  # "count" if it holds a quantity (not a year), "date" if a year
 
     @classmethod
@@ -150,7 +141,8 @@ class SentenceTerms:
             kinds.add("date")
         if _QUANTITY_RE.search(_YEAR_RE.sub("", text)):
             kinds.add("count")
-        return cls(text, order, forms, set(zip(stems, stems[1:])), frozenset(kinds))
+        bigrams = list(dict.fromkeys(zip(stems, stems[1:])))
+        return cls(text, order, forms, bigrams, frozenset(bigrams), frozenset(kinds))
 
 
 def window_coverage(profile: QuestionProfile, window: Sequence[SentenceTerms]) -> float:

@@ -328,7 +328,7 @@ class Engine:
             return index
         if not rebuild:
             index = VectorIndex.load(self.index_path)
-        if rebuild or not fresh(index) or index.count != self.store.chunk_count():
+        if rebuild or not fresh(index) or index.count != self.store.vector_count(self.embedder.name):
             index = VectorIndex.build(self.store, self.embedder.name, self.embedder.dim)
             index.generation = generation
             index.save(self.index_path, generation)
@@ -359,9 +359,15 @@ class Engine:
             unique = sorted(unique, key=lambda t: df.get(t, 0))[:MAX_QUERY_TERMS]
         return unique
 
+    def _query(self, question: str) -> tuple[dict[str, frozenset[str]], list[str]]:
+        """The question's concepts (stem -> itself and its translations), and all those stems."""
+        alternatives = glossary.alternatives(self.query_terms(question))
+        forms = list(dict.fromkeys(f for forms in alternatives.values() for f in sorted(forms)))
+        return alternatives, forms
+
     def search(self, question: str, k: int = 10) -> list[tuple[int, float]]:
         """Chunk ids with scores, best first: BM25 alone, or fused with dense ranks (RRF)."""
-        return self._search(question, k, self.query_terms(question))[0]
+        return self._search(question, k, self._query(question)[1])[0]
 
     def _search(
         self, question: str, k: int, query_terms: list[str]
@@ -378,13 +384,11 @@ class Engine:
 
     def rank(self, question: str, k: int = 10) -> list[tuple[int, float]]:
         """search(), then the candidates re-ordered by how well they answer (see answer())."""
-        _, _, ranked = self._analyse(question, k)
-        return [(item.chunk_id, item.score) for item in ranked][:k]
+        return [(item.chunk_id, item.score) for item in self._analyse(question, k)][:k]
 
-    def _analyse(self, question: str, k: int):
-        query_terms = self.query_terms(question)
-        alternatives = glossary.alternatives(query_terms)
-        all_forms = list(dict.fromkeys(f for c in query_terms for f in sorted(alternatives[c])))
+    def _analyse(self, question: str, k: int) -> list["_Candidate"]:
+        """Candidates from search(), re-ordered by how well their best sentences answer."""
+        alternatives, all_forms = self._query(question)
         hits, dense = self._search(question, max(k, RERANK), all_forms)
         chunks = self.store.chunks([cid for cid, _ in hits])
         hits = [(cid, s) for cid, s in hits if cid in chunks]
@@ -400,7 +404,7 @@ class Engine:
             score = analysis.cover + WINDOW_WEIGHT * window + RANK_PRIOR / (1 + rank) + dense.get(cid, 0.0)
             ranked.append(_Candidate(cid, chunk, analysis, dense.get(cid, 0.0), score))
         ranked.sort(key=lambda c: -c.score)
-        return profile, chunks, ranked
+        return ranked
 
     def answer(self, question: str, k: int = 3) -> answering.Answer:
         return self.answer_and_rank(question, k)[0]
@@ -409,7 +413,7 @@ class Engine:
         """The answer, and the whole re-ranked candidate list (evaluation reads both)."""
         question = question.strip()
         language = detect_language(question)
-        _, _, ranked = self._analyse(question, k)
+        ranked = self._analyse(question, k)
         order = [c.chunk_id for c in ranked]
         if not ranked:
             return answering.Answer(question, language, False, "", [], 0.0, self.mode), order

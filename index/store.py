@@ -387,6 +387,9 @@ class Store:
             yield ids, mat
             last = int(ids[-1])
 
+    def vector_count(self, model: str) -> int:
+        return self.db.execute("SELECT COUNT(*) FROM vectors WHERE model = ?", [model]).fetchone()[0]
+
     def vector_models(self) -> dict[str, int]:
         return {m: n for m, n in self.db.execute("SELECT model, COUNT(*) FROM vectors GROUP BY model")}
 

@@ -141,7 +141,7 @@ def test_reciprocal_rank_fusion_k():
 )
 def test_search_fuses_lexical_and_dense(ingested, question):
     engine = ingested
-    lexical = engine.store.lexical_search(engine.query_terms(question), CANDIDATES)
+    lexical = engine.store.lexical_search(engine._query(question)[1], CANDIDATES)
     index = engine.vector_index()
     dense = index.search(engine.embedder.encode_queries([question])[0], CANDIDATES)
     assert len(dense) == engine.store.chunk_count()  # the tiny corpus: every chunk is a dense candidate
