@@ -419,15 +419,13 @@ class Engine:
             return answering.Answer(question, language, False, "", [], 0.0, self.mode), order
         lead = ranked[0]
         window = lead.analysis.best
-        confidence = (lead.analysis.cover + window.own) / 2 if window else 0.0
-        answered = window is not None and (
-            confidence >= self.config.min_coverage
-            or (self.embedder is not None and lead.dense >= self.config.dense_threshold)
-        )
+        confidence = lead.confidence
+        answered = window is not None and self._relevant(lead)
         if not answered:
             return answering.Answer(question, language, False, "", [], round(confidence, 4), self.mode), order
         passages = []
-        for cand in ranked[:k]:
+        # Further passages only when they would pass the same bar: no padding with loose matches.
+        for cand in [lead] + [c for c in ranked[1:] if self._relevant(c)][: k - 1]:
             c = cand.chunk
             passages.append(
                 answering.Passage(
@@ -439,6 +437,12 @@ class Engine:
         return answer, order
 
 
+    def _relevant(self, candidate: "_Candidate") -> bool:
+        return candidate.confidence >= self.config.min_coverage or (
+            self.embedder is not None and candidate.dense >= self.config.dense_threshold
+        )
+
+
 @dataclass
 class _Candidate:
     chunk_id: int
@@ -446,6 +450,12 @@ class _Candidate:
     analysis: answering.PassageAnalysis
     dense: float
     score: float
+
+    @property
+    def confidence(self) -> float:
+        """Mean coverage of the passage and of its best window: the calibrated answer decision."""
+        best = self.analysis.best
+        return (self.analysis.cover + best.own) / 2 if best else 0.0
 
 
 def reciprocal_rank_fusion(rankings: Sequence[Sequence[int]], k: int = RRF_K) -> list[tuple[int, float]]:
