@@ -179,16 +179,50 @@ def run_chat(engine) -> None:
 @cli.command()
 @pass_ctx
 def run(ctx: Context) -> None:
-    """What `make run` does: index knowledge/ if the store is empty, then open the chat."""
-    engine = ctx.ready_engine()
-    if engine.store.document_count() == 0:
-        knowledge = ctx.settings.knowledge_dir
-        click.echo(f"The store is empty: indexing {knowledge}/ …", err=True)
-        report = engine.ingest([knowledge])
+    """What `make run` does: index knowledge/ if the store is empty, then serve the Telegram bot
+    when TELEGRAM_BOT_TOKEN is set, or open the terminal chat."""
+    engine = index_if_empty(ctx.settings, ctx.ready_engine())
+    if ctx.settings.telegram_token:
+        serve_bot(ctx.settings, engine)
+    else:
+        run_chat(engine)
+
+
+@cli.command()
+@pass_ctx
+def serve(ctx: Context) -> None:
+    """Run the Telegram bot (long polling, or a webhook when INVESTBOT_WEBHOOK_URL is set).
+
+    An empty store is first filled from knowledge/ (INVESTBOT_KNOWLEDGE_DIR)."""
+    if not ctx.settings.telegram_token:
+        raise click.UsageError("TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather and export its token")
+    serve_bot(ctx.settings, index_if_empty(ctx.settings, ctx.ready_engine()))
+
+
+def index_if_empty(settings: Settings, engine):
+    """A new installation answers from the shipped knowledge/ right away."""
+    if engine.store.document_count() == 0 and Path(settings.knowledge_dir).is_dir():
+        click.echo(f"The store is empty: indexing {settings.knowledge_dir}/ …", err=True)
+        report = engine.ingest([settings.knowledge_dir])
         for result in report.failed:
             click.echo(f"{result.path}: {result.reason}", err=True)
         click.echo(f"Indexed {report.count('added')} documents.", err=True)
-    run_chat(engine)
+    return engine
+
+
+def serve_bot(settings: Settings, engine) -> None:
+    """main() wiring for the bot: settings -> store -> engine -> application."""
+    from .app import build_application, run as run_application
+    from .logs import configure_logging
+    from .questionlog import QuestionLog
+
+    configure_logging([settings.telegram_token, settings.webhook_secret or ""])
+    questions = QuestionLog.open(engine.store, settings.log_salt)
+    application = build_application(settings, engine, questions)
+    mode = f"webhook {settings.webhook_url}" if settings.webhook_url else "long polling"
+    click.echo(f"InvestBot is serving Telegram ({mode}, {engine.mode} search, "
+               f"{engine.store.document_count()} documents). Ctrl-C stops it.", err=True)
+    run_application(application, settings)
 
 
 @cli.command()

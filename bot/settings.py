@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from index.answer import DEFAULT_MIN_COVERAGE
@@ -13,6 +14,18 @@ from index.engine import EngineConfig
 
 BACKENDS = ("torch", "onnx")
 NO_MODEL = ("", "none", "off", "lexical")
+
+
+def parse_admins(value: str) -> frozenset[int]:
+    """INVESTBOT_ADMINS: Telegram user ids separated by commas (or spaces)."""
+    ids = set()
+    for part in re.split(r"[,\s]+", value.strip()):
+        if not part:
+            continue
+        if not re.fullmatch(r"-?\d+", part):
+            raise SettingsError(f"INVESTBOT_ADMINS: {part!r} is not a numeric Telegram user id (expected e.g. 12345,67890)")
+        ids.add(int(part))
+    return frozenset(ids)
 
 
 class SettingsError(ValueError):
@@ -29,6 +42,18 @@ class Settings:
     min_coverage: float = DEFAULT_MIN_COVERAGE
     dense_threshold: float = 0.85
     max_file_mb: int = 50
+    # Telegram
+    telegram_token: str | None = field(default=None, repr=False)
+    api_base_url: str | None = None  # e.g. http://127.0.0.1:8081/bot for a self-hosted Bot API server
+    api_base_file_url: str | None = None  # derived from api_base_url when unset
+    admins: frozenset[int] = frozenset()
+    webhook_url: str | None = None
+    webhook_listen: str = "0.0.0.0"
+    webhook_port: int = 8443
+    webhook_secret: str | None = field(default=None, repr=False)
+    rate_limit_per_minute: int = 10
+    max_question_chars: int = 1000
+    log_salt: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides) -> "Settings":
@@ -45,10 +70,26 @@ class Settings:
             values["model_cache"] = Path(env["INVESTBOT_MODEL_CACHE"])
         if "INVESTBOT_BACKEND" in env:
             values["backend"] = env["INVESTBOT_BACKEND"]
+        for name, key in (
+            ("TELEGRAM_BOT_TOKEN", "telegram_token"),
+            ("TELEGRAM_API_BASE_URL", "api_base_url"),
+            ("TELEGRAM_API_BASE_FILE_URL", "api_base_file_url"),
+            ("INVESTBOT_WEBHOOK_URL", "webhook_url"),
+            ("INVESTBOT_WEBHOOK_LISTEN", "webhook_listen"),
+            ("INVESTBOT_WEBHOOK_SECRET", "webhook_secret"),
+            ("INVESTBOT_LOG_SALT", "log_salt"),
+        ):
+            if env.get(name, "").strip():
+                values[key] = env[name].strip()
+        if env.get("INVESTBOT_ADMINS", "").strip():
+            values["admins"] = parse_admins(env["INVESTBOT_ADMINS"])
         for name, key, kind in (
             ("INVESTBOT_MIN_COVERAGE", "min_coverage", float),
             ("INVESTBOT_DENSE_THRESHOLD", "dense_threshold", float),
             ("INVESTBOT_MAX_FILE_MB", "max_file_mb", int),
+            ("INVESTBOT_WEBHOOK_PORT", "webhook_port", int),
+            ("INVESTBOT_RATE_LIMIT", "rate_limit_per_minute", int),
+            ("INVESTBOT_MAX_QUESTION_CHARS", "max_question_chars", int),
         ):
             if env.get(name):
                 try:
@@ -69,6 +110,27 @@ class Settings:
             raise SettingsError(f"INVESTBOT_DENSE_THRESHOLD={self.dense_threshold} must be between -1 and 1")
         if self.max_file_mb <= 0:
             raise SettingsError(f"INVESTBOT_MAX_FILE_MB={self.max_file_mb} must be positive")
+        if not 0 < self.webhook_port < 65536:
+            raise SettingsError(f"INVESTBOT_WEBHOOK_PORT={self.webhook_port} must be a port number (1-65535)")
+        if self.rate_limit_per_minute <= 0:
+            raise SettingsError(f"INVESTBOT_RATE_LIMIT={self.rate_limit_per_minute} must be positive")
+        if self.max_question_chars < 20:
+            raise SettingsError(f"INVESTBOT_MAX_QUESTION_CHARS={self.max_question_chars} must be at least 20")
+        for name, url in (("TELEGRAM_API_BASE_URL", self.api_base_url), ("INVESTBOT_WEBHOOK_URL", self.webhook_url)):
+            if url and not url.startswith(("http://", "https://")):
+                raise SettingsError(f"{name}={url!r} must start with http:// or https://")
+        if self.webhook_secret and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", self.webhook_secret):
+            raise SettingsError("INVESTBOT_WEBHOOK_SECRET may only hold A-Z, a-z, 0-9, _ and - (1-256 characters)")
+
+    @property
+    def file_base_url(self) -> str | None:
+        """The Bot API file URL: given, or derived from the API URL (…/bot -> …/file/bot)."""
+        if self.api_base_file_url:
+            return self.api_base_file_url
+        if not self.api_base_url:
+            return None
+        base = self.api_base_url.rstrip("/")
+        return base[: -len("/bot")] + "/file/bot" if base.endswith("/bot") else base + "/file/bot"
 
     @property
     def model_name(self) -> str | None:
@@ -76,6 +138,9 @@ class Settings:
         if self.model is None or self.model.strip().lower() in NO_MODEL:
             return None
         return self.model.strip()
+
+    def is_admin(self, user_id: int | None) -> bool:
+        return user_id is not None and user_id in self.admins
 
     def with_(self, **changes) -> "Settings":
         return replace(self, **changes)

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Iterable, Sequence
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -109,6 +110,7 @@ class Engine:
         self.embedder = embedder
         self.model_status = model_status
         self._index: VectorIndex | None = None
+        self._index_lock = threading.Lock()  # the bot answers from several threads at once
 
     @classmethod
     def open(cls, config: EngineConfig, store: Store | None = None) -> "Engine":
@@ -141,12 +143,16 @@ class Engine:
         *,
         progress: Callable[[Path], None] | None = None,
         overrides: dict | None = None,
+        sources: Mapping[Path, str] | None = None,
     ) -> IngestReport:
         """Ingest files and folders; each document is committed on its own, failures are collected.
 
         overrides (title, date, url, ...) apply to every file: the bot uses it for captions.
+        sources names a file's source when its path is not it (an upload kept under a generated
+        name is "upload:<its file name>", so sending the same name again replaces it).
         """
         files, problems = iter_files(paths)
+        source_of = {Path(k).resolve(): v for k, v in (sources or {}).items()}
         report = IngestReport(results=list(problems))
 
         def done(result: IngestResult) -> None:
@@ -159,7 +165,7 @@ class Engine:
         for path in files:
             try:
                 data = path.read_bytes()
-                unchanged = self._check_unchanged(path, data)
+                unchanged = self._check_unchanged(path, source_of.get(path, str(path)), data)
                 if unchanged is not None:
                     done(unchanged)
                     continue
@@ -185,7 +191,8 @@ class Engine:
 
         for path, data, doc in parsed:
             try:
-                done(self._ingest_one(path, data, doc, candidates[path], repeated, overrides or {}))
+                source = source_of.get(path, str(path))
+                done(self._ingest_one(path, source, data, doc, candidates[path], repeated, overrides or {}))
             except ReadError as exc:
                 done(IngestResult(path, "failed", reason=str(exc)))
             except Exception as exc:  # one odd file must not stop the others
@@ -193,9 +200,9 @@ class Engine:
                 done(IngestResult(path, "failed", reason=f"internal error ({type(exc).__name__}: {exc})"))
         return report
 
-    def _check_unchanged(self, path: Path, data: bytes) -> IngestResult | None:
+    def _check_unchanged(self, path: Path, source: str, data: bytes) -> IngestResult | None:
         digest = hashlib.sha256(data).hexdigest()
-        existing = self.store.document_by_source(str(path))
+        existing = self.store.document_by_source(source)
         if existing and existing["content_hash"] == digest:
             return IngestResult(path, "unchanged", existing["id"], existing["title"], existing["date"], existing["chunks"])
         twin = self.store.document_by_hash(digest)
@@ -207,12 +214,13 @@ class Engine:
         return None
 
     def _ingest_one(
-        self, path: Path, data: bytes, doc: ParsedDocument, line_keys: set[str], repeated: set[str], overrides: dict
+        self, path: Path, source: str, data: bytes, doc: ParsedDocument, line_keys: set[str], repeated: set[str],
+        overrides: dict,
     ) -> IngestResult:
         pages = [(p.number, clean_text(p.text, repeated)) for p in doc.pages]
         meta = {**doc.meta, **{k: v for k, v in overrides.items() if v}}
         return self._save(
-            str(path), hashlib.sha256(data).hexdigest(), len(data), doc.format, pages, meta, line_keys, path=path
+            source, hashlib.sha256(data).hexdigest(), len(data), doc.format, pages, meta, line_keys, path=path
         )
 
     def add_text(
@@ -321,6 +329,10 @@ class Engine:
         """The FAISS index for the current model, loaded or rebuilt so it matches the store."""
         if self.embedder is None:
             return None
+        with self._index_lock:
+            return self._fresh_index(rebuild)
+
+    def _fresh_index(self, rebuild: bool) -> VectorIndex:
         generation = self.store.generation
         index = self._index
         fresh = lambda ix: ix is not None and ix.generation == generation and ix.model == self.embedder.name  # noqa: E731
@@ -337,6 +349,10 @@ class Engine:
 
     def _apply_to_index(self, removed: Sequence[int], added: Sequence[int], vectors: np.ndarray | None) -> None:
         """Keep a loaded index in step with a change made by this process, instead of rebuilding."""
+        with self._index_lock:
+            self._apply_locked(removed, added, vectors)
+
+    def _apply_locked(self, removed: Sequence[int], added: Sequence[int], vectors: np.ndarray | None) -> None:
         index = self._index
         if index is None or self.embedder is None:
             return

@@ -8,6 +8,7 @@ happen in one transaction, so a reader never sees half a document.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -77,8 +78,35 @@ def _run_script(db: sqlite_utils.Database, script: str) -> None:
             db.execute(statement)
 
 
+def _migration_2(db: sqlite_utils.Database) -> None:
+    """The question log: what was asked, what was answered, the feedback. No names, no raw ids."""
+    _run_script(
+        db,
+        """
+        CREATE TABLE questions (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            asked_at TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            user_hash TEXT,
+            chat_type TEXT,
+            language TEXT,
+            question TEXT NOT NULL,
+            answered INTEGER NOT NULL,
+            answer TEXT,
+            top_score REAL,
+            doc_ids TEXT NOT NULL DEFAULT '[]',
+            latency_ms INTEGER,
+            feedback INTEGER CHECK (feedback IN (-1, 1)),
+            feedback_at TEXT
+        );
+        CREATE INDEX questions_asked_at ON questions(asked_at);
+        CREATE INDEX questions_answered ON questions(answered, asked_at)
+        """,
+    )
+
+
 # Numbered migrations: append, never edit a released one.
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1]
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1, _migration_2]
 
 
 @dataclass
@@ -392,6 +420,35 @@ class Store:
 
     def vector_models(self) -> dict[str, int]:
         return {m: n for m, n in self.db.execute("SELECT model, COUNT(*) FROM vectors GROUP BY model")}
+
+    # --- question log ----------------------------------------------------------------------------
+
+    def log_question(self, entry: dict) -> int:
+        columns = ("asked_at", "channel", "user_hash", "chat_type", "language", "question", "answered",
+                   "answer", "top_score", "doc_ids", "latency_ms")
+        values = [entry.get(c) for c in columns]
+        values[0] = values[0] or _now()
+        values[columns.index("doc_ids")] = json.dumps(entry.get("doc_ids") or [])
+        values[columns.index("answered")] = int(bool(entry.get("answered")))
+        with self._transaction():
+            cur = self.db.execute(
+                f"INSERT INTO questions ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})", values
+            )
+        return cur.lastrowid
+
+    def question(self, question_id: int) -> dict | None:
+        rows = list(self.db.query("SELECT * FROM questions WHERE id = ?", [question_id]))
+        return rows[0] if rows else None
+
+    def set_feedback(self, question_id: int, value: int) -> bool:
+        """Record 👍 (1) or 👎 (-1); the latest vote counts. False if there is no such question."""
+        if value not in (-1, 1):
+            raise ValueError(f"feedback must be 1 or -1, not {value!r}")
+        with self._transaction():
+            cur = self.db.execute(
+                "UPDATE questions SET feedback = ?, feedback_at = ? WHERE id = ?", [value, _now(), question_id]
+            )
+        return cur.rowcount == 1
 
 
 class _Transaction:

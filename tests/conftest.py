@@ -68,3 +68,39 @@ def dense_engine(data_dir: Path, store, tiny_model: Path):
     engine = Engine.open(EngineConfig(data_dir=data_dir, model=str(tiny_model)), store)
     assert engine.embedder is not None, engine.model_status
     return engine
+
+
+TOKEN = "123456:TEST-token-never-in-logs"
+ADMIN_ID = 42
+
+
+@pytest.fixture
+def botapi():
+    """The Bot API stand-in on 127.0.0.1 (a fresh one per test)."""
+    from tests.botapi import BotAPIStandIn
+
+    api = BotAPIStandIn(TOKEN).start()
+    yield api
+    api.stop()
+
+
+@pytest.fixture
+def bot_settings(data_dir: Path, botapi):
+    from bot.settings import Settings
+
+    return Settings(
+        data_dir=data_dir, model=None, telegram_token=TOKEN, api_base_url=botapi.base_url,
+        admins=frozenset({ADMIN_ID}), log_salt="test-salt",
+    )
+
+
+@pytest.fixture
+def bot_app(bot_settings, store):
+    """The real Application wired like `investbot serve`, over a store holding knowledge/."""
+    from bot.app import build_application
+    from bot.questionlog import QuestionLog
+    from index.engine import Engine
+
+    engine = Engine.open(bot_settings.engine_config(), store)
+    assert not engine.ingest([KNOWLEDGE]).failed
+    return build_application(bot_settings, engine, QuestionLog.open(store, bot_settings.log_salt))

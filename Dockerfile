@@ -1,0 +1,70 @@
+# InvestBot: the Telegram bot on CPU, with the embedding model baked into the image.
+#
+#   docker build -t investbot .                           # pulls the model (needs internet)
+#   docker build --build-arg SKIP_MODEL=1 -t investbot .  # lexical-only, no model download
+#   docker run -d --name investbot -e TELEGRAM_BOT_TOKEN=... -v investbot-data:/data investbot
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_ROOT_USER_ACTION=ignore
+
+WORKDIR /app
+
+# torch first, from PyTorch's CPU index: from PyPI it would bring several GB of CUDA packages.
+# The same pin as constraints.txt; the CPU wheel's version 2.13.0+cpu satisfies torch==2.13.0.
+RUN pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu
+
+# The dependencies, from the metadata alone (empty stand-in packages), so that a code change does
+# not reinstall them. constraints.txt keeps torch at the CPU build installed above.
+COPY pyproject.toml README.md constraints.txt ./
+RUN mkdir index bot \
+ && touch index/__init__.py bot/__init__.py \
+ && pip install -c constraints.txt '.[model]' \
+ && rm -rf index bot build investbot.egg-info
+
+# The project itself, non-editable (its dependencies are in place: --no-deps, --force-reinstall
+# replaces the stand-in). build/ goes too: stale stand-in files there could shadow the real ones.
+COPY index/ index/
+COPY bot/ bot/
+RUN pip install -c constraints.txt --no-deps --force-reinstall . \
+ && rm -rf build investbot.egg-info
+
+# Fail the build, not the first question, when the installed package is incomplete: python -P
+# keeps /app off sys.path, so this imports what `investbot` will import (site-packages).
+RUN python -P -c "import bot.app, tornado; from index.glossary import translations; translations('park')" \
+ && investbot --version
+
+# A fixed non-root user; /data is the volume for the store, created here so it belongs to the user
+# (a new named volume takes this ownership).
+RUN groupadd --gid 10001 investbot \
+ && useradd --uid 10001 --gid 10001 --home-dir /home/investbot --create-home --shell /usr/sbin/nologin investbot \
+ && mkdir /data \
+ && chown investbot:investbot /data
+
+# The model pulled at build time is the model used at run time: both read INVESTBOT_MODEL.
+ARG INVESTBOT_MODEL=intfloat/multilingual-e5-small
+ENV HOME=/home/investbot \
+    HF_HOME=/home/investbot/.cache/huggingface \
+    INVESTBOT_MODEL=${INVESTBOT_MODEL} \
+    INVESTBOT_DATA_DIR=/data \
+    INVESTBOT_KNOWLEDGE_DIR=/app/knowledge
+
+# Numeric, so that runAsNonRoot checks (Kubernetes) can verify it.
+USER 10001:10001
+
+# Into HF_HOME, as the user: the cache belongs to it. At run time models load from the cache only.
+ARG SKIP_MODEL=0
+RUN if [ "$SKIP_MODEL" = "0" ]; then investbot model pull; else echo "Skipping the model: lexical-only until it is pulled"; fi
+
+# Last, so that editing a document does not download the model again.
+COPY knowledge/ knowledge/
+
+VOLUME /data
+# Webhook mode (INVESTBOT_WEBHOOK_URL); long polling needs no port.
+EXPOSE 8443
+
+# Note: `serve` does not index knowledge/ into an empty store (`investbot run` does).
+CMD ["investbot", "serve"]

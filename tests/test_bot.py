@@ -1,0 +1,351 @@
+"""End to end: the real PTB Application, long polling against the Bot API stand-in on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+
+import pytest
+
+from tests.botapi import BOT_ID, BOT_USERNAME
+from tests.conftest import ADMIN_ID, TOKEN
+
+KALUGA = "How many industrial parks does Kaluga Region have?"
+INVESTOR = 1001
+
+
+@contextlib.asynccontextmanager
+async def running(application):
+    await application.initialize()
+    await application.start()
+    await application.updater.start_polling(poll_interval=0.0, timeout=1)
+    try:
+        yield
+    finally:
+        await application.updater.stop()
+        await application.stop()
+        await application.shutdown()
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+def texts(api, chat_id):
+    return [m["text"] for m in api.sent(chat_id)]
+
+
+def replies(api, chat_id):
+    """The first message of each reply (a long answer continues in messages starting "[n]")."""
+    return [t for t in texts(api, chat_id) if not t.startswith("<b>[")]
+
+
+def test_question_answered_with_source(botapi, bot_app):
+    async def scenario():
+        async with running(bot_app):
+            botapi.send_text(INVESTOR, KALUGA)
+            return await botapi.until(lambda: botapi.sent(INVESTOR), what="an answer")
+
+    run(scenario())
+    messages = botapi.sent(INVESTOR)
+    whole = "\n".join(m["text"] for m in messages)
+    assert all(m["parse_mode"] == "HTML" for m in messages)
+    assert messages[0]["text"].startswith("<b>There are 10 industrial parks in the region")
+    assert "📄" in whole and "2014-04-08" in whole and "<blockquote expandable>" in whole
+    assert "2014-04-08-forum-of-russian-regions-kaluga.md" in whole
+    assert "/work" not in whole and "knowledge/" not in whole  # a file name, never a server path
+    buttons = [b["callback_data"] for row in messages[-1]["reply_markup"]["inline_keyboard"] for b in row]
+    assert any(b.startswith("fb:") and b.endswith(":1") for b in buttons) and any(b.startswith("more:") for b in buttons)
+    assert botapi.calls_of("sendChatAction")[0]["action"] == "typing"
+
+
+def test_off_topic_question_is_unanswered_and_kept(botapi, bot_app):
+    async def scenario():
+        async with running(bot_app):
+            botapi.send_text(INVESTOR, "How do I bake a chocolate cake?")
+            return await botapi.until(lambda: botapi.sent(INVESTOR), what="a reply")
+
+    reply = run(scenario())[-1]
+    assert reply["text"] == "I could not find this in the agency's documents."
+    assert "reply_markup" not in reply and "📄" not in reply["text"]
+    row = bot_app.bot_data["services"].engine.store.db.execute(
+        "SELECT question, answered FROM questions ORDER BY id DESC LIMIT 1"
+    ).fetchone()
+    assert row == ("How do I bake a chocolate cake?", 0)
+
+
+def test_russian_question_gets_russian_not_found(botapi, bot_app):
+    async def scenario():
+        async with running(bot_app):
+            botapi.send_text(INVESTOR, "Как испечь шоколадный торт?", language_code=None)
+            return await botapi.until(lambda: botapi.sent(INVESTOR), what="a reply")
+
+    assert run(scenario())[-1]["text"] == "Я не нашёл ответа на этот вопрос в документах агентства."
+
+
+def test_thumbs_up_is_stored_and_shown(botapi, bot_app):
+    store = bot_app.bot_data["services"].engine.store
+
+    async def scenario():
+        async with running(bot_app):
+            botapi.send_text(INVESTOR, KALUGA)
+            answer = (await botapi.until(lambda: botapi.sent(INVESTOR)))[-1]
+            data = answer["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+            botapi.press(INVESTOR, answer["_message"], data)
+            await botapi.until(lambda: botapi.calls_of("editMessageReplyMarkup"), what="the button update")
+            # Someone else pressing the same button changes nothing.
+            botapi.press(2002, answer["_message"], data.rsplit(":", 1)[0] + ":-1")
+            await botapi.until(lambda: len(botapi.calls_of("answerCallbackQuery")) == 2)
+            return data
+
+    data = run(scenario())
+    question_id = int(data.split(":")[1])
+    assert store.question(question_id)["feedback"] == 1
+    edited = botapi.calls_of("editMessageReplyMarkup")[0]["reply_markup"]["inline_keyboard"][0]
+    assert edited[0]["text"] == "👍 ✓" and edited[1]["text"] == "👎"
+    answers = [c.get("text") for c in botapi.calls_of("answerCallbackQuery")]
+    assert answers == ["Thank you for the feedback!", "This button belongs to another user's question."]
+
+
+def test_more_sends_the_next_passages(botapi, bot_app):
+    async def scenario():
+        async with running(bot_app):
+            botapi.send_text(INVESTOR, "Kaluga Region industrial parks and clusters")
+            answer = await botapi.until(lambda: [m for m in botapi.sent(INVESTOR) if "reply_markup" in m])
+            before = len(botapi.sent(INVESTOR))
+            more = [b for row in answer[0]["reply_markup"]["inline_keyboard"] for b in row if b["callback_data"].startswith("more:")]
+            botapi.press(INVESTOR, answer[0]["_message"], more[0]["callback_data"])
+            await botapi.until(lambda: botapi.calls_of("answerCallbackQuery"), what="the More press")
+            await asyncio.sleep(0.3)
+            return before
+
+    before = run(scenario())
+    first, later = botapi.sent(INVESTOR)[:before], botapi.sent(INVESTOR)[before:]
+    shown = set(re.findall(r"<b>\[(\d+)\]</b>", " ".join(m["text"] for m in first)))
+    if later:  # further relevant passages exist: they continue the numbering
+        numbers = re.findall(r"<b>\[(\d+)\]</b>", later[0]["text"])
+        assert numbers and int(numbers[0]) == len(shown) + 1
+    else:
+        assert botapi.calls_of("answerCallbackQuery")[0]["text"] == "There are no further passages."
+
+
+@pytest.mark.parametrize("caption", [None, "Electricity tariffs 2026"], ids=["no-caption", "caption-title"])
+def test_admin_upload_becomes_answerable(botapi, bot_app, caption):
+    doc = b"# Tariffs\n\nThe electricity tariff for industrial parks in Kaluga Region is 4.2 roubles per kWh.\n"
+
+    async def scenario():
+        async with running(bot_app):
+            botapi.send_document(ADMIN_ID, doc, "tariffs.md", caption=caption)
+            await botapi.until(lambda: botapi.sent(ADMIN_ID), what="the upload report")
+            botapi.send_text(INVESTOR, "What is the electricity tariff for industrial parks in Kaluga Region?")
+            return await botapi.until(lambda: botapi.sent(INVESTOR), what="an answer")
+
+    answer = run(scenario())[-1]["text"]
+    report = botapi.sent(ADMIN_ID)[0]["text"]
+    assert report.startswith("Added document #6:") and "Chunks: 1" in report
+    assert (caption or "Tariffs") in report
+    assert "4.2 roubles per kWh" in answer and "tariffs.md" in answer
+    uploads = list((bot_app.bot_data["services"].uploads).iterdir())
+    assert len(uploads) == 1 and uploads[0].name != "tariffs.md" and uploads[0].suffix == ".md"
+
+
+def test_non_admin_upload_is_refused_and_nothing_stored(botapi, bot_app):
+    store = bot_app.bot_data["services"].engine.store
+    before = store.document_count()
+
+    async def scenario():
+        async with running(bot_app):
+            botapi.send_document(INVESTOR, b"Free land for everyone.", "offer.txt")
+            botapi.send_text(INVESTOR, "/remove 1")
+            botapi.send_text(INVESTOR, "/docs")
+            await botapi.until(lambda: len(botapi.sent(INVESTOR)) == 3, what="three refusals")
+
+    run(scenario())
+    assert all("only agency staff" in t for t in texts(botapi, INVESTOR))
+    assert store.document_count() == before
+    assert not botapi.calls_of("getFile")
+    assert not bot_app.bot_data["services"].uploads.exists()
+
+
+def test_admin_docs_and_remove(botapi, bot_app):
+    store = bot_app.bot_data["services"].engine.store
+
+    async def scenario():
+        async with running(bot_app):
+            botapi.send_text(ADMIN_ID, "/docs")
+            await botapi.until(lambda: botapi.sent(ADMIN_ID))
+            botapi.send_text(ADMIN_ID, "/remove 1")
+            await botapi.until(lambda: len(botapi.sent(ADMIN_ID)) == 2)
+            botapi.send_text(ADMIN_ID, "/remove 999")
+            await botapi.until(lambda: len(botapi.sent(ADMIN_ID)) == 3)
+            botapi.send_text(ADMIN_ID, "/remove")
+            await botapi.until(lambda: len(botapi.sent(ADMIN_ID)) == 4)
+
+    run(scenario())
+    listing, removed, missing, usage = texts(botapi, ADMIN_ID)
+    assert listing.count("#") == 5 and "chunks" in listing
+    assert removed.startswith("Removed document #1:")
+    assert "no document #999" in missing and usage.startswith("Usage: /remove ID")
+    assert store.document_count() == 4
+
+
+def test_long_answer_split_at_paragraphs(botapi, bot_app):
+    """A 6,000+ character reply (an unpunctuated 390-word table row is one "sentence": it is the
+    answer and its passage) is split under 4,096 characters per message, never mid-tag."""
+    words = "Kaluga industrial site offers roads gas power water rail access for investors plot".split()
+    table = " ".join(f"{words[i % len(words)]}{i // len(words)}" if i % 5 else words[i % len(words)] for i in range(390))
+    engine = bot_app.bot_data["services"].engine
+    engine.add_text("upload:sites.txt", f"Site table\n\n{table}", title="Industrial sites table")
+
+    async def scenario():
+        async with running(bot_app):
+            botapi.send_text(INVESTOR, "Which Kaluga industrial site offers roads gas power water rail access?")
+            await botapi.until(lambda: [m for m in botapi.sent(INVESTOR) if "reply_markup" in m], what="the answer")
+
+    run(scenario())
+    messages = texts(botapi, INVESTOR)
+    assert len(messages) >= 2 and sum(len(m) for m in messages) > 6000
+    for m in messages:
+        assert len(m) <= 4096
+        assert m.count("<blockquote expandable>") == m.count("</blockquote>")
+        assert m.count("<b>") == m.count("</b>")
+        assert not re.search(r"&[a-z]*$", m) and not re.search(r"<[^>]*$", m)
+    sent = botapi.sent(INVESTOR)
+    assert "reply_markup" in sent[-1] and all("reply_markup" not in m for m in sent[:-1])
+
+
+def test_html_in_question_is_escaped(botapi, bot_app):
+    async def scenario():
+        async with running(bot_app):
+            botapi.send_text(INVESTOR, "<b>&</b> Kaluga Region industrial parks <script>")
+            return await botapi.until(lambda: botapi.sent(INVESTOR))
+
+    reply = run(scenario())[-1]["text"]
+    assert "<script>" not in reply and "<b>&</b>" not in reply
+
+
+def test_group_message_without_mention_is_ignored(botapi, bot_app):
+    group = -500
+
+    async def scenario():
+        async with running(bot_app):
+            botapi.send_text(INVESTOR, KALUGA, chat_type="group", chat_id=group)
+            await asyncio.sleep(1.0)
+            silent = list(botapi.sent(group))
+            mention = f"@{BOT_USERNAME}"
+            botapi.send_text(INVESTOR, f"{mention} {KALUGA}", chat_type="group", chat_id=group,
+                             entities=[{"type": "mention", "offset": 0, "length": len(mention)}])
+            await botapi.until(lambda: replies(botapi, group), what="a reply to the mention")
+            botapi.send_text(2002, f"/ask@{BOT_USERNAME} {KALUGA}", chat_type="group", chat_id=group)
+            await botapi.until(lambda: len(replies(botapi, group)) == 2, what="a reply to /ask")
+            bot_message = {"message_id": 1, "date": 0, "chat": {"id": group, "type": "group"},
+                           "from": {"id": BOT_ID, "is_bot": True, "first_name": "InvestBot"}, "text": "…"}
+            botapi.send_text(3003, KALUGA, chat_type="group", chat_id=group, reply_to=bot_message)
+            await botapi.until(lambda: len(replies(botapi, group)) == 3, what="a reply to a reply")
+            return silent
+
+    assert run(scenario()) == []
+    assert all("10 industrial parks" in t for t in replies(botapi, -500))
+    assert all(m.get("reply_parameters", {}).get("message_id") for m in botapi.sent(-500) if not m["text"].startswith("<b>["))
+
+
+def test_two_users_at_once_both_answered(botapi, bot_app):
+    async def scenario():
+        async with running(bot_app):
+            botapi.send_text(1, KALUGA)
+            botapi.send_text(2, "Сколько индустриальных парков в Калужской области?", language_code="ru")
+            await botapi.until(lambda: botapi.sent(1) and botapi.sent(2), what="both answers")
+
+    run(scenario())
+    assert "10 industrial parks" in replies(botapi, 1)[0]
+    assert "10 industrial parks" in replies(botapi, 2)[0]
+
+
+def test_start_greets_in_user_language_with_example_buttons(botapi, bot_app):
+    async def scenario():
+        async with running(bot_app):
+            botapi.send_text(10, "/start", language_code="ru")
+            greeting = (await botapi.until(lambda: botapi.sent(10)))[-1]
+            botapi.press(10, greeting["_message"], greeting["reply_markup"]["inline_keyboard"][0][0]["callback_data"], "ru")
+            await botapi.until(lambda: len(replies(botapi, 10)) == 2, what="the example answered")
+            botapi.send_text(11, "/start", language_code="en")
+            await botapi.until(lambda: len(botapi.sent(11)) == 1)
+            botapi.send_text(11, "/help")
+            await botapi.until(lambda: len(botapi.sent(11)) == 2)
+            botapi.send_text(11, "/sources")
+            await botapi.until(lambda: len(botapi.sent(11)) == 3)
+
+    run(scenario())
+    greeting, example = replies(botapi, 10)
+    assert greeting.startswith("Здравствуйте")
+    assert "10 industrial parks" in example
+    start, help_, sources = texts(botapi, 11)
+    assert start.startswith("Hello") and "/sources" in help_ and "For staff" not in help_
+    assert "Documents I answer from" in sources and "2014-04-08" in sources
+
+
+def test_edited_messages_are_not_new_questions(botapi, bot_app):
+    async def scenario():
+        async with running(bot_app):
+            botapi.send_text(INVESTOR, KALUGA, edited=True)
+            await asyncio.sleep(1.0)
+            botapi.send_text(INVESTOR, "/help")
+            await botapi.until(lambda: botapi.sent(INVESTOR))
+
+    run(scenario())
+    assert len(botapi.sent(INVESTOR)) == 1 and "/sources" in texts(botapi, INVESTOR)[0]
+
+
+def test_unsupported_messages_get_a_hint(botapi, bot_app):
+    async def scenario():
+        async with running(bot_app):
+            botapi.send_sticker(INVESTOR)
+            botapi.send_photo(INVESTOR)
+            await botapi.until(lambda: len(botapi.sent(INVESTOR)) == 2)
+
+    run(scenario())
+    assert all("only read text" in t for t in texts(botapi, INVESTOR))
+
+
+def test_rate_limit_and_length_cap(botapi, bot_app):
+    async def scenario():
+        async with running(bot_app):
+            botapi.send_text(INVESTOR, "x" * 1500)
+            await botapi.until(lambda: botapi.sent(INVESTOR))
+            for _ in range(12):
+                botapi.send_text(INVESTOR, KALUGA)
+            await botapi.until(lambda: len(replies(botapi, INVESTOR)) == 13, what="13 replies")
+
+    run(scenario())
+    got = replies(botapi, INVESTOR)
+    assert "too long (1500 characters)" in got[0]
+    assert sum("faster than I can answer" in t for t in got) == 2
+    assert sum("10 industrial parks" in t for t in got) == 10
+
+
+def test_errors_apologise_and_token_stays_out_of_logs(botapi, bot_app, caplog, monkeypatch):
+    from bot.logs import RedactFilter
+
+    engine = bot_app.bot_data["services"].engine
+
+    def broken(*args, **kwargs):
+        raise RuntimeError(f"database exploded near {TOKEN}")
+
+    monkeypatch.setattr(engine, "answer", broken)
+    redact = RedactFilter([TOKEN])
+    caplog.handler.addFilter(redact)
+    logging.getLogger("httpx").setLevel(logging.INFO)  # the worst case: request URLs logged
+
+    async def scenario():
+        async with running(bot_app):
+            botapi.send_text(INVESTOR, KALUGA)
+            await botapi.until(lambda: botapi.sent(INVESTOR), what="the apology")
+
+    with caplog.at_level(logging.DEBUG):
+        run(scenario())
+    assert texts(botapi, INVESTOR) == ["Sorry, something went wrong on my side. Please try again in a moment."]
+    logged = "\n".join(r.getMessage() + (r.exc_text or "") for r in caplog.records)
+    assert "database exploded" in logged and "Traceback" in logged
+    assert TOKEN not in logged and "<redacted>" in logged

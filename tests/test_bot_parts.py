@@ -1,0 +1,250 @@
+"""The bot's pure parts: HTML formatting and splitting, rate limit, settings, question log, webhook."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import socket
+import urllib.request
+
+import pytest
+
+from bot.formatting import TELEGRAM_LIMIT, Block, answer_blocks, pack, source_html
+from bot.questionlog import QuestionLog
+from bot.ratelimit import RateLimiter
+from bot.settings import Settings, SettingsError
+from index.answer import Answer, Passage
+from tests.conftest import ROOT
+
+
+def passage(**changes) -> Passage:
+    values = dict(doc_id=1, title="Guide <2026> & more", date="2014-04-08", source="/srv/data/guide.pdf", url=None,
+                  page=3, text="There are 10 industrial parks.", score=1.0, chunk_id=7)
+    values.update(changes)
+    return Passage(**values)
+
+
+@pytest.mark.parametrize(
+    "p, expected",
+    [
+        (passage(), "📄 <b>Guide &lt;2026&gt; &amp; more</b> — 2014-04-08 — guide.pdf, p. 3"),
+        (passage(page=None, date=None, source="upload:tariffs.md"), "📄 <b>Guide &lt;2026&gt; &amp; more</b> — tariffs.md"),
+        (
+            passage(page=None, url="https://invest.example/a?b=1&c=\"2\""),
+            '📄 <b>Guide &lt;2026&gt; &amp; more</b> — 2014-04-08 — '
+            '<a href="https://invest.example/a?b=1&amp;c=&quot;2&quot;">https://invest.example/a?b=1&amp;c="2"</a>',
+        ),
+    ],
+    ids=["file-and-page", "upload-no-date", "link-escaped"],
+)
+def test_source_line(p, expected):
+    assert source_html(p) == expected
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "short",
+        "\n\n".join(["Paragraph with <tags> & entities. " * 20] * 12),  # ~8,000 characters of paragraphs
+        "One line per row & more <x>\n" * 400,
+        "Sentences without paragraphs. " * 400,
+        "x" * 9000,  # one unbreakable run
+        "&" * 5000,  # escaping makes it five times longer
+    ],
+    ids=["short", "paragraphs", "lines", "sentences", "unbroken", "all-escapes"],
+)
+def test_pack_splits_under_the_limit_without_breaking_html(body):
+    messages = pack([Block("<b>Answer</b>\n<blockquote expandable>", body, "</blockquote>")])
+    assert all(len(m) <= TELEGRAM_LIMIT for m in messages)
+    for m in messages:
+        assert m.startswith("<b>Answer</b>\n<blockquote expandable>") and m.endswith("</blockquote>")
+        assert not re.search(r"&[a-z]*(?![a-z;])", m.replace("&amp;", "").replace("&lt;", "").replace("&gt;", ""))
+    # Nothing lost: the pieces hold the whole text (white space at cut points aside).
+    import html
+
+    joined = "".join(html.unescape(m.split("<blockquote expandable>", 1)[1].rsplit("</blockquote>", 1)[0]) for m in messages)
+    assert re.sub(r"\s+", "", joined) == re.sub(r"\s+", "", body)
+
+
+def test_pack_prefers_paragraph_boundaries():
+    paragraphs = [f"Paragraph {i}. " + "word " * 150 for i in range(12)]
+    messages = pack([Block("", "\n\n".join(paragraphs))])
+    assert len(messages) > 1
+    for m in messages:
+        assert m.startswith("Paragraph ")  # each message starts at a paragraph
+
+
+def test_answer_blocks_escape_everything():
+    answer = Answer("<b>&</b>?", "en", True, "Answer with <i>tags</i> & ampersands", [passage(text="<script>x</script>")])
+    rendered = "\n\n".join(pack(answer_blocks(answer)))
+    assert "<script>" not in rendered and "&lt;script&gt;" in rendered
+    assert "<b>Answer with &lt;i&gt;tags&lt;/i&gt; &amp; ampersands</b>" in rendered
+
+
+def test_unanswered_has_no_sources():
+    rendered = pack(answer_blocks(Answer("q", "ru", False, "", [])))
+    assert rendered == ["Я не нашёл ответа на этот вопрос в документах агентства."]
+
+
+def test_rate_limiter_sliding_window():
+    now = [0.0]
+    limiter = RateLimiter(3, 60.0, clock=lambda: now[0])
+    assert [limiter.allow(1) for _ in range(4)] == [True, True, True, False]
+    assert limiter.allow(2)  # other users are not affected
+    now[0] = 59.9
+    assert not limiter.allow(1)
+    now[0] = 60.1
+    assert limiter.allow(1)
+
+
+@pytest.mark.parametrize(
+    "env, message",
+    [
+        ({"INVESTBOT_ADMINS": "12, bob"}, "INVESTBOT_ADMINS: 'bob' is not a numeric Telegram user id"),
+        ({"INVESTBOT_WEBHOOK_PORT": "http"}, "INVESTBOT_WEBHOOK_PORT='http' is not a valid int"),
+        ({"INVESTBOT_WEBHOOK_PORT": "70000"}, "must be a port number"),
+        ({"TELEGRAM_API_BASE_URL": "127.0.0.1:8081/bot"}, "must start with http:// or https://"),
+        ({"INVESTBOT_WEBHOOK_SECRET": "has spaces"}, "INVESTBOT_WEBHOOK_SECRET may only hold"),
+        ({"INVESTBOT_RATE_LIMIT": "0"}, "INVESTBOT_RATE_LIMIT=0 must be positive"),
+        ({"INVESTBOT_BACKEND": "tf"}, "choose from: torch, onnx"),
+    ],
+    ids=["admins", "port-type", "port-range", "base-url", "secret", "rate", "backend"],
+)
+def test_bad_settings_name_the_variable(env, message):
+    with pytest.raises(SettingsError, match=re.escape(message)):
+        Settings.from_env(env)
+
+
+@pytest.mark.parametrize(
+    "base, file_base, expected",
+    [
+        (None, None, None),
+        ("http://127.0.0.1:8081/bot", None, "http://127.0.0.1:8081/file/bot"),
+        ("http://127.0.0.1:8081/bot/", None, "http://127.0.0.1:8081/file/bot"),
+        ("http://api.local/custom", None, "http://api.local/custom/file/bot"),
+        ("http://127.0.0.1:8081/bot", "http://files.local/f/bot", "http://files.local/f/bot"),
+    ],
+    ids=["telegram", "self-hosted", "trailing-slash", "other-path", "explicit"],
+)
+def test_file_url_derivation(base, file_base, expected):
+    env = {k: v for k, v in (("TELEGRAM_API_BASE_URL", base), ("TELEGRAM_API_BASE_FILE_URL", file_base)) if v}
+    assert Settings.from_env(env).file_base_url == expected
+
+
+def test_settings_from_env():
+    s = Settings.from_env({"TELEGRAM_BOT_TOKEN": "1:x", "INVESTBOT_ADMINS": "5 6,7", "INVESTBOT_RATE_LIMIT": "3"})
+    assert s.admins == {5, 6, 7} and s.is_admin(6) and not s.is_admin(8) and not s.is_admin(None)
+    assert s.rate_limit_per_minute == 3
+    assert "1:x" not in repr(s)  # the token never shows in a repr (and so in a log)
+
+
+def test_question_log_hashes_ids(store):
+    log = QuestionLog.open(store)  # no salt configured: one is generated and kept
+    again = QuestionLog.open(store)
+    assert log.user_hash(123456789) == again.user_hash(123456789) != QuestionLog(store, "other").user_hash(123456789)
+    answer = Answer("Where?", "en", True, "Here.", [passage()], confidence=0.9)
+    qid = log.record(answer, channel="telegram", latency_ms=12, user_id=123456789, chat_type="private")
+    row = store.question(qid)
+    assert "123456789" not in json.dumps(row)
+    assert row["doc_ids"] == "[1]" and row["answered"] == 1 and row["top_score"] == 0.9
+    assert log.feedback(qid, 999, 1) == "not_yours" and store.question(qid)["feedback"] is None
+    assert log.feedback(qid, 123456789, -1) == "ok" and store.question(qid)["feedback"] == -1
+    assert log.feedback(qid + 100, 123456789, 1) == "missing"
+
+
+def test_every_bot_command_is_in_readme(bot_app):
+    from telegram.ext import CommandHandler
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    commands = [c for group in bot_app.handlers.values() for h in group if isinstance(h, CommandHandler) for c in h.commands]
+    assert len(commands) >= 6
+    for command in commands:
+        assert f"/{command}" in readme, f"README.md does not mention /{command}"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_webhook_mode_receives_updates(botapi, bot_app, bot_settings):
+    """The webhook path: Telegram (here a test) POSTs updates with the secret token header."""
+    from bot.app import webhook_options
+
+    port = _free_port()
+    settings = bot_settings.with_(
+        webhook_url="https://bot.example.org/telegram/hook", webhook_listen="127.0.0.1", webhook_port=port,
+        webhook_secret="s3cret-token",
+    )
+    options = webhook_options(settings)
+    assert options["url_path"] == "telegram/hook" and options["secret_token"] == "s3cret-token"
+    update = {"update_id": 1, "message": {"message_id": 5, "date": 0, "chat": {"id": 77, "type": "private"},
+                                         "from": {"id": 77, "is_bot": False, "first_name": "W"},
+                                         "text": "How many industrial parks does Kaluga Region have?"}}
+
+    def post(secret: str) -> int:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/telegram/hook", data=json.dumps(update).encode(), method="POST",
+            headers={"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": secret},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=5) as response:
+                return response.status
+        except urllib.error.HTTPError as exc:
+            return exc.code
+
+    async def scenario():
+        await bot_app.initialize()
+        await bot_app.start()
+        await bot_app.updater.start_webhook(**options)
+        try:
+            assert await asyncio.to_thread(post, "wrong") == 403
+            assert await asyncio.to_thread(post, "s3cret-token") == 200
+            await botapi.until(lambda: botapi.sent(77), what="an answer through the webhook")
+        finally:
+            await bot_app.updater.stop()
+            await bot_app.stop()
+            await bot_app.shutdown()
+
+    asyncio.run(scenario())
+    assert botapi.calls_of("setWebhook")[0]["url"] == "https://bot.example.org/telegram/hook"
+    assert "10 industrial parks" in botapi.sent(77)[0]["text"]
+
+
+def test_configure_logging_keeps_the_token_out(capfd):
+    import logging
+
+    from bot.logs import configure_logging
+
+    root = logging.getLogger()
+    saved = list(root.handlers)
+    for h in saved:
+        root.removeHandler(h)
+    try:
+        configure_logging(["123:SECRET"])
+        assert logging.getLogger("httpx").getEffectiveLevel() == logging.WARNING
+        logging.getLogger("httpx").warning("POST https://api.telegram.org/bot123:SECRET/getUpdates failed")
+        try:
+            raise RuntimeError("token 123:SECRET in an exception")
+        except RuntimeError:
+            logging.getLogger("bot").exception("boom")
+        err = capfd.readouterr().err
+        assert "123:SECRET" not in err and "Traceback" in err
+        assert "bot<redacted>/getUpdates" in err and "RuntimeError: token <redacted> in an exception" in err
+    finally:
+        for h in list(root.handlers):
+            root.removeHandler(h)
+        for h in saved:
+            root.addHandler(h)
+
+
+def test_serve_without_token_explains(monkeypatch, data_dir):
+    from click.testing import CliRunner
+
+    from bot.cli import cli
+
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    result = CliRunner().invoke(cli, ["--data-dir", str(data_dir), "serve"])
+    assert result.exit_code != 0 and "TELEGRAM_BOT_TOKEN is not set" in result.output and "@BotFather" in result.output
