@@ -66,5 +66,5 @@ VOLUME /data
 # Webhook mode (INVESTBOT_WEBHOOK_URL); long polling needs no port.
 EXPOSE 8443
 
-# Note: `serve` does not index knowledge/ into an empty store (`investbot run` does).
+# On a new volume, `serve` first indexes /app/knowledge into the empty store.
 CMD ["investbot", "serve"]

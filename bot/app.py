@@ -7,6 +7,7 @@ reply. Everything they need travels in one `Services` object in `application.bot
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import time
 import uuid
@@ -271,6 +272,12 @@ async def unsupported(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 # --- agency staff ---------------------------------------------------------------------------------
 
 
+def upload_path(uploads: Path, source: str) -> Path:
+    """Where an upload's original is kept: a name derived from its source, not chosen by the sender."""
+    digest = hashlib.sha256(source.encode("utf-8")).hexdigest()[:24]
+    return uploads / f"{digest}{Path(source).suffix.lower()}"
+
+
 async def refuse_unless_admin(update: Update, context) -> bool:
     """True when the sender is staff; otherwise a polite refusal and False. Every admin path calls it."""
     user = update.effective_user
@@ -305,20 +312,24 @@ async def document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     await context.bot.send_chat_action(message.chat_id, ChatAction.UPLOAD_DOCUMENT)
     svc.uploads.mkdir(parents=True, exist_ok=True)
-    path = svc.uploads / f"{uuid.uuid4().hex}{suffix}"  # a generated name: never trust the sender's
+    # Generated names only: the sender's file name never reaches the file system.
+    incoming = svc.uploads / f".incoming-{uuid.uuid4().hex}{suffix}"
     telegram_file = await doc.get_file()
-    await telegram_file.download_to_drive(path)
+    await telegram_file.download_to_drive(incoming)
     title = (message.caption or "").strip() or None
-    report = await asyncio.to_thread(
-        svc.engine.ingest, [path], overrides={"title": title}, sources={path: f"upload:{name}"}
-    )
-    result = report.results[0]
+    source = f"upload:{name}"
+    try:
+        report = await asyncio.to_thread(
+            svc.engine.ingest, [incoming], overrides={"title": title}, sources={incoming: source}
+        )
+        result = report.results[0]
+        if result.status in ("added", "replaced"):
+            incoming.replace(upload_path(svc.uploads, source))  # the kept original; a new version replaces it
+    finally:
+        incoming.unlink(missing_ok=True)
     if result.status == "failed":
-        path.unlink(missing_ok=True)
         await message.reply_text(text("ingest_failed", lang, name=name, reason=result.reason))
         return
-    if result.status in ("unchanged", "duplicate"):
-        path.unlink(missing_ok=True)  # the store already has this content
     await message.reply_text(
         text(
             "ingested", lang, verb=text(result.status, lang), id=result.doc_id, title=result.title,
@@ -352,11 +363,14 @@ async def remove_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         await update.effective_message.reply_text(text("remove_usage", lang))
         return
     doc_id = args[0].lstrip("#")
+    svc = services(context)
     try:
-        doc = await asyncio.to_thread(services(context).engine.remove, doc_id)
+        doc = await asyncio.to_thread(svc.engine.remove, doc_id)
     except KeyError:
         await update.effective_message.reply_text(text("remove_missing", lang, id=doc_id))
         return
+    if doc["source"].startswith("upload:"):
+        upload_path(svc.uploads, doc["source"]).unlink(missing_ok=True)
     await update.effective_message.reply_text(text("removed", lang, id=doc["id"], title=doc["title"]))
 
 

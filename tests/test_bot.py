@@ -37,6 +37,18 @@ def texts(api, chat_id):
     return [m["text"] for m in api.sent(chat_id)]
 
 
+async def complete_answer(api, chat_id, n: int = 1):
+    """Wait for the n-th whole reply: an answer's last message carries the buttons; "not found" is one message."""
+    from bot.messages import TEXTS
+
+    def done(m):
+        return "reply_markup" in m or m["text"] in TEXTS["not_found"].values()
+
+    return await api.until(
+        lambda: len([m for m in api.sent(chat_id) if done(m)]) >= n and api.sent(chat_id), what="a complete reply"
+    )
+
+
 def replies(api, chat_id):
     """The first message of each reply (a long answer continues in messages starting "[n]")."""
     return [t for t in texts(api, chat_id) if not t.startswith("<b>[")]
@@ -46,7 +58,7 @@ def test_question_answered_with_source(botapi, bot_app):
     async def scenario():
         async with running(bot_app):
             botapi.send_text(INVESTOR, KALUGA)
-            return await botapi.until(lambda: botapi.sent(INVESTOR), what="an answer")
+            return await complete_answer(botapi, INVESTOR)
 
     run(scenario())
     messages = botapi.sent(INVESTOR)
@@ -91,7 +103,7 @@ def test_thumbs_up_is_stored_and_shown(botapi, bot_app):
     async def scenario():
         async with running(bot_app):
             botapi.send_text(INVESTOR, KALUGA)
-            answer = (await botapi.until(lambda: botapi.sent(INVESTOR)))[-1]
+            answer = (await complete_answer(botapi, INVESTOR))[-1]
             data = answer["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
             botapi.press(INVESTOR, answer["_message"], data)
             await botapi.until(lambda: botapi.calls_of("editMessageReplyMarkup"), what="the button update")
@@ -140,15 +152,41 @@ def test_admin_upload_becomes_answerable(botapi, bot_app, caption):
             botapi.send_document(ADMIN_ID, doc, "tariffs.md", caption=caption)
             await botapi.until(lambda: botapi.sent(ADMIN_ID), what="the upload report")
             botapi.send_text(INVESTOR, "What is the electricity tariff for industrial parks in Kaluga Region?")
-            return await botapi.until(lambda: botapi.sent(INVESTOR), what="an answer")
+            return await complete_answer(botapi, INVESTOR)
 
-    answer = run(scenario())[-1]["text"]
+    answer = "\n".join(m["text"] for m in run(scenario()))
     report = botapi.sent(ADMIN_ID)[0]["text"]
     assert report.startswith("Added document #6:") and "Chunks: 1" in report
     assert (caption or "Tariffs") in report
     assert "4.2 roubles per kWh" in answer and "tariffs.md" in answer
     uploads = list((bot_app.bot_data["services"].uploads).iterdir())
     assert len(uploads) == 1 and uploads[0].name != "tariffs.md" and uploads[0].suffix == ".md"
+
+
+def test_admin_upload_same_name_replaces_and_remove_deletes_the_file(botapi, bot_app):
+    store = bot_app.bot_data["services"].engine.store
+    uploads = bot_app.bot_data["services"].uploads
+
+    async def scenario():
+        async with running(bot_app):
+            botapi.send_document(ADMIN_ID, b"The land lease rate in Vorsino park is 100 roubles.", "rates.txt")
+            await botapi.until(lambda: len(botapi.sent(ADMIN_ID)) == 1)
+            botapi.send_document(ADMIN_ID, b"The land lease rate in Vorsino park is 120 roubles.", "rates.txt")
+            await botapi.until(lambda: len(botapi.sent(ADMIN_ID)) == 2)
+            botapi.send_document(ADMIN_ID, b"\x00\x01\x02 not text", "broken.txt")
+            await botapi.until(lambda: len(botapi.sent(ADMIN_ID)) == 3)
+            doc_id = store.document_by_source("upload:rates.txt")["id"]
+            kept = [p.read_bytes() for p in uploads.iterdir()]
+            botapi.send_text(ADMIN_ID, f"/remove {doc_id}")
+            await botapi.until(lambda: len(botapi.sent(ADMIN_ID)) == 4)
+            return kept
+
+    kept = run(scenario())
+    added, replaced, failed, removed = texts(botapi, ADMIN_ID)
+    assert added.startswith("Added document #6") and replaced.startswith("Updated document #6")
+    assert failed.startswith("broken.txt was not added:")
+    assert kept == [b"The land lease rate in Vorsino park is 120 roubles."]
+    assert removed.startswith("Removed document #6") and list(uploads.iterdir()) == []
 
 
 def test_non_admin_upload_is_refused_and_nothing_stored(botapi, bot_app):
@@ -220,9 +258,9 @@ def test_html_in_question_is_escaped(botapi, bot_app):
     async def scenario():
         async with running(bot_app):
             botapi.send_text(INVESTOR, "<b>&</b> Kaluga Region industrial parks <script>")
-            return await botapi.until(lambda: botapi.sent(INVESTOR))
+            return await complete_answer(botapi, INVESTOR)
 
-    reply = run(scenario())[-1]["text"]
+    reply = "\n".join(m["text"] for m in run(scenario()))
     assert "<script>" not in reply and "<b>&</b>" not in reply
 
 
@@ -256,7 +294,8 @@ def test_two_users_at_once_both_answered(botapi, bot_app):
         async with running(bot_app):
             botapi.send_text(1, KALUGA)
             botapi.send_text(2, "Сколько индустриальных парков в Калужской области?", language_code="ru")
-            await botapi.until(lambda: botapi.sent(1) and botapi.sent(2), what="both answers")
+            await complete_answer(botapi, 1)
+            await complete_answer(botapi, 2)
 
     run(scenario())
     assert "10 industrial parks" in replies(botapi, 1)[0]
