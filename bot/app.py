@@ -252,16 +252,23 @@ async def more(update: Update, context, question_id: int, shown: int, lang: str)
         return
     answer = await asyncio.to_thread(svc.engine.answer, row["question"], shown + MORE_STEP)
     extra = answer.passages[shown:] if answer.answered else []
-    if not extra:
-        await query.answer(text("no_more", lang))
-        await query.edit_message_reply_markup(answer_keyboard(question_id, lang, vote=row["feedback"], more_from=None))
-        return
-    await query.answer()
-    await query.edit_message_reply_markup(answer_keyboard(question_id, lang, vote=row["feedback"], more_from=None))
-    markup = InlineKeyboardMarkup(
-        [[InlineKeyboardButton(text("more", lang), callback_data=f"more:{question_id}:{shown + len(extra)}")]]
+    await query.answer(None if extra else text("no_more", lang))
+    # The pressed More is used up; an answer's vote buttons stay.
+    votes = _has_votes(query.message)
+    await query.edit_message_reply_markup(
+        answer_keyboard(question_id, lang, vote=row["feedback"], more_from=None) if votes else None
     )
-    await send_html(context, query.message.chat_id, formatting.pack(formatting.passage_blocks(extra, shown + 1)), markup)
+    if extra:
+        markup = InlineKeyboardMarkup(
+            [[InlineKeyboardButton(text("more", lang), callback_data=f"more:{question_id}:{shown + len(extra)}")]]
+        )
+        await send_html(context, query.message.chat_id, formatting.pack(formatting.passage_blocks(extra, shown + 1)), markup)
+
+
+def _has_votes(message: Message | None) -> bool:
+    if message is None or message.reply_markup is None:
+        return False
+    return any(str(b.callback_data).startswith("fb:") for row in message.reply_markup.inline_keyboard for b in row)
 
 
 async def unsupported(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -122,25 +122,33 @@ def test_thumbs_up_is_stored_and_shown(botapi, bot_app):
 
 
 def test_more_sends_the_next_passages(botapi, bot_app):
+    """This question has six relevant passages: 1-3 with the answer, 4-6 after More, then no more."""
+
+    def more_button(message):
+        return next(b["callback_data"] for row in message["reply_markup"]["inline_keyboard"] for b in row
+                    if b["callback_data"].startswith("more:"))
+
     async def scenario():
         async with running(bot_app):
             botapi.send_text(INVESTOR, "Kaluga Region industrial parks and clusters")
-            answer = await botapi.until(lambda: [m for m in botapi.sent(INVESTOR) if "reply_markup" in m])
-            before = len(botapi.sent(INVESTOR))
-            more = [b for row in answer[0]["reply_markup"]["inline_keyboard"] for b in row if b["callback_data"].startswith("more:")]
-            botapi.press(INVESTOR, answer[0]["_message"], more[0]["callback_data"])
-            await botapi.until(lambda: botapi.calls_of("answerCallbackQuery"), what="the More press")
-            await asyncio.sleep(0.3)
-            return before
+            answer = (await complete_answer(botapi, INVESTOR))[-1]
+            first = len(botapi.sent(INVESTOR))
+            botapi.press(INVESTOR, answer["_message"], more_button(answer))
+            await complete_answer(botapi, INVESTOR, 2)
+            second = botapi.sent(INVESTOR)[first:]
+            botapi.press(INVESTOR, second[-1]["_message"], more_button(second[-1]))
+            await botapi.until(lambda: len(botapi.calls_of("answerCallbackQuery")) == 2, what="the second More")
+            return first
 
-    before = run(scenario())
-    first, later = botapi.sent(INVESTOR)[:before], botapi.sent(INVESTOR)[before:]
-    shown = set(re.findall(r"<b>\[(\d+)\]</b>", " ".join(m["text"] for m in first)))
-    if later:  # further relevant passages exist: they continue the numbering
-        numbers = re.findall(r"<b>\[(\d+)\]</b>", later[0]["text"])
-        assert numbers and int(numbers[0]) == len(shown) + 1
-    else:
-        assert botapi.calls_of("answerCallbackQuery")[0]["text"] == "There are no further passages."
+    first = run(scenario())
+    numbers = lambda ms: [int(n) for m in ms for n in re.findall(r"<b>\[(\d+)\]</b>", m["text"])]  # noqa: E731
+    assert numbers(botapi.sent(INVESTOR)[:first]) == [1, 2, 3]
+    assert numbers(botapi.sent(INVESTOR)[first:]) == [4, 5, 6]
+    assert botapi.calls_of("answerCallbackQuery")[-1]["text"] == "There are no further passages."
+    # The pressed More buttons are taken away; the answer's votes stay.
+    edits = botapi.calls_of("editMessageReplyMarkup")
+    assert [b["text"] for b in edits[0]["reply_markup"]["inline_keyboard"][0]] == ["👍", "👎"]
+    assert "reply_markup" not in edits[1] or not edits[1]["reply_markup"]
 
 
 @pytest.mark.parametrize("caption", [None, "Electricity tariffs 2026"], ids=["no-caption", "caption-title"])
