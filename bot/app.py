@@ -7,6 +7,7 @@ reply. Everything they need travels in one `Services` object in `application.bot
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import hashlib
 import logging
 import time
@@ -38,7 +39,7 @@ from index.engine import Engine
 from index.readers import SUPPORTED_FORMATS
 from index.text import detect_language
 
-from . import formatting
+from . import formatting, review
 from .messages import EXAMPLES, text
 from .questionlog import QuestionLog
 from .ratelimit import RateLimiter
@@ -381,6 +382,74 @@ async def remove_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     await update.effective_message.reply_text(text("removed", lang, id=doc["id"], title=doc["title"]))
 
 
+async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The last 7 days, for staff."""
+    if not await refuse_unless_admin(update, context):
+        return
+    store = services(context).engine.store
+    since = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=7)).replace(microsecond=0).isoformat()
+
+    def build() -> str:
+        topics = review.refresh_gaps(store, since)
+        return review.format_stats(store.question_stats(since), topics[:10], "in the last 7 days")
+
+    report = await asyncio.to_thread(build)
+    await send_html(context, update.effective_chat.id, formatting.pack([formatting.Block("", report)]))
+
+
+async def unanswered_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The latest 10 unanswered questions, and how many there are per topic."""
+    if not await refuse_unless_admin(update, context):
+        return
+    store = services(context).engine.store
+
+    def build() -> str:
+        latest = store.questions(unanswered=True, limit=10)
+        if not latest:
+            return "No unanswered questions. / Вопросов без ответа нет."
+        topics = review.refresh_gaps(store)
+        lines = ["Latest unanswered questions:"]
+        lines += [f"• {r['asked_at'][:16].replace('T', ' ')} — {r['question']}" for r in latest]
+        lines += ["", "By topic:"]
+        lines += [f"{t.size} × {t.label} — e.g. “{t.example}”" for t in topics[:10]]
+        return "\n".join(lines)
+
+    report = await asyncio.to_thread(build)
+    await send_html(context, update.effective_chat.id, formatting.pack([formatting.Block("", report)]))
+
+
+def digest_text(store, now: dt.datetime | None = None) -> str:
+    """The daily digest for staff: the last 24 hours in a few lines."""
+    now = now or dt.datetime.now(dt.timezone.utc)
+    since = (now - dt.timedelta(hours=24)).replace(microsecond=0).isoformat()
+    stats = store.question_stats(since)
+    lines = [f"InvestBot — the last 24 hours: {stats['questions']} questions"]
+    if stats["questions"]:
+        lines[0] += f", {stats['answered']} answered ({stats['answer_rate']:.0%})"
+    lines.append(f"Feedback: 👍 {stats['positive']}  👎 {stats['negative']}")
+    topics = review.gap_topics(store, store.questions(since=since, unanswered=True))
+    if topics:
+        lines += ["", "New gaps (unanswered, by topic):"]
+        lines += [f"{t.size} × {t.label} — e.g. “{t.example}”" for t in topics[:10]]
+    negative = store.questions(since=since, negative=True, limit=5)
+    if negative:
+        lines += ["", "Answers marked 👎:"]
+        lines += [f"• {r['question']} → {(r['answer'] or '')[:200]}" for r in negative]
+    return "\n".join(lines)
+
+
+async def send_digest(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """JobQueue callback: the digest to every admin; one unreachable admin does not stop the others."""
+    svc = services(context)
+    svc.questions.purge()
+    report = await asyncio.to_thread(digest_text, svc.engine.store)
+    for admin in sorted(svc.settings.admins):
+        try:
+            await send_html(context, admin, formatting.pack([formatting.Block("", report)]))
+        except Exception:
+            log.warning("Could not send the daily digest to an admin", exc_info=True)
+
+
 # --- errors and wiring ----------------------------------------------------------------------------
 
 
@@ -425,11 +494,17 @@ def build_application(settings: Settings, engine: Engine, questions: QuestionLog
     application.add_handler(CommandHandler("ask", ask_command, filters=new))
     application.add_handler(CommandHandler("docs", docs_command, filters=new))
     application.add_handler(CommandHandler("remove", remove_command, filters=new))
+    application.add_handler(CommandHandler("stats", stats_command, filters=new))
+    application.add_handler(CommandHandler("unanswered", unanswered_command, filters=new))
     application.add_handler(CallbackQueryHandler(button))
     application.add_handler(MessageHandler(new & filters.TEXT & ~filters.COMMAND, text_message))
     application.add_handler(MessageHandler(new & filters.Document.ALL, document))
     application.add_handler(MessageHandler(new & ~filters.TEXT & ~filters.Document.ALL & ~filters.StatusUpdate.ALL, unsupported))
     application.add_error_handler(on_error)
+    if settings.digest_time is not None and settings.admins and application.job_queue is not None:
+        application.job_queue.run_daily(
+            send_digest, time=settings.digest_time.replace(tzinfo=settings.tz), name="daily-digest"
+        )
     return application
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -28,6 +29,15 @@ class Context:
             if not quiet and self._engine.embedder is None:
                 click.echo(self._engine.model_status, err=True)
         return self._engine
+
+    def question_log(self, engine=None):
+        """The question log in the engine's store (or the store alone, for the review commands)."""
+        from index.store import Store
+
+        from .questionlog import QuestionLog
+
+        store = engine.store if engine is not None else Store.in_dir(self.settings.data_dir)
+        return QuestionLog.open(store, self.settings.log_salt, self.settings.log_retention_days)
 
     def ready_engine(self, quiet: bool = False):
         """The engine with vectors for every chunk (embeds what a new model has not seen yet)."""
@@ -130,15 +140,17 @@ def remove(ctx: Context, id_or_source: str) -> None:
 @click.argument("question")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output (one object per line with -).")
 @click.option("-k", "k", default=3, show_default=True, type=click.IntRange(1, 20), help="Passages to show.")
+@click.option("--no-log", is_flag=True, help="Do not record the question in the question log.")
 @pass_ctx
-def ask(ctx: Context, question: str, as_json: bool, k: int) -> None:
+def ask(ctx: Context, question: str, as_json: bool, k: int, no_log: bool) -> None:
     """Answer QUESTION from the documents; '-' reads one question per line from stdin."""
     engine = ctx.ready_engine()
+    log = None if no_log else ctx.question_log(engine)
     questions = (line for line in sys.stdin) if question == "-" else [question]
     for q in questions:
         if not q.strip():
             continue
-        answer = engine.answer(q, k=k)
+        answer = answer_and_log(engine, log, q, k=k)
         if as_json:
             click.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
         else:
@@ -146,13 +158,23 @@ def ask(ctx: Context, question: str, as_json: bool, k: int) -> None:
 
 
 @cli.command()
+@click.option("--no-log", is_flag=True, help="Do not record the questions in the question log.")
 @pass_ctx
-def chat(ctx: Context) -> None:
+def chat(ctx: Context, no_log: bool) -> None:
     """Ask questions in the terminal (or pipe them in, one per line)."""
-    run_chat(ctx.ready_engine())
+    engine = ctx.ready_engine()
+    run_chat(engine, None if no_log else ctx.question_log(engine))
 
 
-def run_chat(engine) -> None:
+def answer_and_log(engine, log, question: str, k: int = 3):
+    started = time.perf_counter()
+    answer = engine.answer(question, k=k)
+    if log is not None:
+        log.record(answer, channel="cli", latency_ms=int((time.perf_counter() - started) * 1000))
+    return answer
+
+
+def run_chat(engine, log=None) -> None:
     interactive = sys.stdin.isatty()
     if interactive:
         click.echo(
@@ -173,7 +195,7 @@ def run_chat(engine) -> None:
             continue
         if not interactive:
             click.echo(f"> {question}")
-        click.echo(render_text(engine.answer(question)))
+        click.echo(render_text(answer_and_log(engine, log, question)))
 
 
 @cli.command()
@@ -185,7 +207,7 @@ def run(ctx: Context) -> None:
     if ctx.settings.telegram_token:
         serve_bot(ctx.settings, engine)
     else:
-        run_chat(engine)
+        run_chat(engine, ctx.question_log(engine))
 
 
 @cli.command()
@@ -217,7 +239,7 @@ def serve_bot(settings: Settings, engine) -> None:
     from .questionlog import QuestionLog
 
     configure_logging([settings.telegram_token, settings.webhook_secret or ""])
-    questions = QuestionLog.open(engine.store, settings.log_salt)
+    questions = QuestionLog.open(engine.store, settings.log_salt, settings.log_retention_days)
     application = build_application(settings, engine, questions)
     mode = f"webhook {settings.webhook_url}" if settings.webhook_url else "long polling"
     click.echo(f"InvestBot is serving Telegram ({mode}, {engine.mode} search, "
@@ -285,6 +307,63 @@ def eval_command(ctx: Context, eval_dir: Path | None, directions: tuple[str, ...
     results = run_eval(folder, engine_config, directions=directions or ("en-en", "ru-ru", "ru-en"), limit=limit,
                        log=lambda m: click.echo(m, err=True))
     click.echo(json.dumps(results, indent=2) if as_json else format_table(results))
+
+
+@cli.command()
+@click.option("--unanswered", is_flag=True, help="Only questions the documents did not answer.")
+@click.option("--negative", is_flag=True, help="Only answers that got 👎.")
+@click.option("--since", default=None, help="A duration (7d, 24h, 2w) or a date (2026-11-01).")
+@click.option("--limit", type=click.IntRange(1), default=None, help="At most N questions (newest first).")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True,
+              help="csv is UTF-8 with BOM, so Excel shows Russian correctly.")
+@pass_ctx
+def questions(ctx: Context, unanswered: bool, negative: bool, since: str | None, limit: int | None, fmt: str) -> None:
+    """The question log: what was asked and what was answered."""
+    from .review import format_questions
+
+    log = ctx.question_log()
+    rows = log.store.questions(since=_since(since), unanswered=unanswered, negative=negative, limit=limit)
+    output = format_questions(rows, fmt)
+    if fmt == "csv":
+        sys.stdout.buffer.write(output.encode("utf-8"))  # keep the BOM and CRLF exactly
+    else:
+        click.echo(output)
+
+
+@cli.command()
+@click.option("--since", default="30d", show_default=True, help="A duration (7d, 24h, 2w) or a date (2026-11-01).")
+@pass_ctx
+def stats(ctx: Context, since: str) -> None:
+    """Questions per day, answer rate, feedback, most cited documents, and the gaps by topic."""
+    from .review import format_stats, refresh_gaps
+
+    log = ctx.question_log()
+    cutoff = _since(since)
+    topics = refresh_gaps(log.store, cutoff)
+    click.echo(format_stats(log.store.question_stats(cutoff), topics, f"since {cutoff[:10]}" if cutoff else "in total"))
+
+
+@cli.command()
+@click.option("--port", default=8001, show_default=True, type=click.IntRange(1, 65535))
+@pass_ctx
+def review(ctx: Context, port: int) -> None:
+    """Browse the question log in Datasette (read-only, on 127.0.0.1, canned queries only)."""
+    from .datasette_review import serve_review
+    from .review import refresh_gaps
+
+    log = ctx.question_log()
+    refresh_gaps(log.store)
+    click.echo(f"Question log review: http://127.0.0.1:{port}/ (Ctrl-C stops it)", err=True)
+    sys.exit(serve_review(log.store.path, port))
+
+
+def _since(value: str | None) -> str | None:
+    from .review import SinceError, parse_since
+
+    try:
+        return parse_since(value)
+    except SinceError as exc:
+        raise click.BadParameter(str(exc), param_hint="--since") from None
 
 
 def main() -> None:

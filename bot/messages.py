@@ -28,10 +28,11 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "help_admin": {
         "en": "\n\nFor staff: send a file (PDF, DOCX, HTML, Markdown, text; up to 20 MB) to add or update a "
-        "document — the caption sets its title. /docs lists documents with their ids, /remove ID removes one.",
+        "document — the caption sets its title. /docs lists documents with their ids, /remove ID removes one. "
+        "/stats — the last 7 days, /unanswered — questions the documents did not answer.",
         "ru": "\n\nДля сотрудников: пришлите файл (PDF, DOCX, HTML, Markdown, текст; до 20 МБ), чтобы добавить или "
         "обновить документ — подпись к файлу задаёт заголовок. /docs — список документов с номерами, "
-        "/remove НОМЕР — удалить документ.",
+        "/remove НОМЕР — удалить документ. /stats — статистика за 7 дней, /unanswered — вопросы без ответа.",
     },
     "sources_title": {"en": "Documents I answer from:", "ru": "Документы, по которым я отвечаю:"},
     "no_sources": {"en": "No documents have been added yet.", "ru": "Документы ещё не добавлены."},

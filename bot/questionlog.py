@@ -6,6 +6,7 @@ and check that feedback comes from the person who asked.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import secrets
@@ -17,19 +18,30 @@ SALT_META_KEY = "log_salt"
 
 
 class QuestionLog:
-    def __init__(self, store: Store, salt: str):
+    def __init__(self, store: Store, salt: str, retention_days: int | None = None):
         self.store = store
         self._salt = salt.encode("utf-8")
+        self.retention_days = retention_days
 
     @classmethod
-    def open(cls, store: Store, salt: str | None = None) -> "QuestionLog":
-        """Use the configured salt, else one generated once and kept in the store."""
+    def open(cls, store: Store, salt: str | None = None, retention_days: int | None = None) -> "QuestionLog":
+        """Use the configured salt, else one generated once and kept in the store; apply retention."""
         if not salt:
             salt = store.get_meta(SALT_META_KEY)
             if not salt:
                 salt = secrets.token_hex(16)
                 store.set_meta(SALT_META_KEY, salt)
-        return cls(store, salt)
+        log = cls(store, salt, retention_days)
+        log.purge()
+        return log
+
+    def purge(self, now: dt.datetime | None = None) -> int:
+        """Delete entries older than the retention period (none when retention is not set)."""
+        if not self.retention_days:
+            return 0
+        now = now or dt.datetime.now(dt.timezone.utc)
+        cutoff = (now - dt.timedelta(days=self.retention_days)).replace(microsecond=0).isoformat()
+        return self.store.purge_questions(cutoff)
 
     def user_hash(self, user_id: int | None) -> str | None:
         if user_id is None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
+import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -14,6 +16,17 @@ from index.engine import EngineConfig
 
 BACKENDS = ("torch", "onnx")
 NO_MODEL = ("", "none", "off", "lexical")
+
+
+def parse_time(value: str) -> dt.time | None:
+    """INVESTBOT_DIGEST_TIME: HH:MM, or off/none/empty to switch the digest off."""
+    text = value.strip().lower()
+    if text in ("", "off", "none", "no"):
+        return None
+    match = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", text)
+    if not match:
+        raise SettingsError(f"INVESTBOT_DIGEST_TIME={value!r} is not a time of day (HH:MM, e.g. 09:00; or off)")
+    return dt.time(int(match.group(1)), int(match.group(2)))
 
 
 def parse_admins(value: str) -> frozenset[int]:
@@ -54,6 +67,9 @@ class Settings:
     rate_limit_per_minute: int = 10
     max_question_chars: int = 1000
     log_salt: str | None = field(default=None, repr=False)
+    log_retention_days: int | None = None  # None: keep the question log for ever
+    digest_time: dt.time | None = dt.time(9, 0)  # daily digest to admins; None: off
+    timezone: str = "UTC"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides) -> "Settings":
@@ -83,6 +99,10 @@ class Settings:
                 values[key] = env[name].strip()
         if env.get("INVESTBOT_ADMINS", "").strip():
             values["admins"] = parse_admins(env["INVESTBOT_ADMINS"])
+        if "INVESTBOT_DIGEST_TIME" in env:
+            values["digest_time"] = parse_time(env["INVESTBOT_DIGEST_TIME"])
+        if env.get("INVESTBOT_TIMEZONE", "").strip():
+            values["timezone"] = env["INVESTBOT_TIMEZONE"].strip()
         for name, key, kind in (
             ("INVESTBOT_MIN_COVERAGE", "min_coverage", float),
             ("INVESTBOT_DENSE_THRESHOLD", "dense_threshold", float),
@@ -90,6 +110,7 @@ class Settings:
             ("INVESTBOT_WEBHOOK_PORT", "webhook_port", int),
             ("INVESTBOT_RATE_LIMIT", "rate_limit_per_minute", int),
             ("INVESTBOT_MAX_QUESTION_CHARS", "max_question_chars", int),
+            ("INVESTBOT_LOG_RETENTION_DAYS", "log_retention_days", int),
         ):
             if env.get(name):
                 try:
@@ -119,6 +140,14 @@ class Settings:
         for name, url in (("TELEGRAM_API_BASE_URL", self.api_base_url), ("INVESTBOT_WEBHOOK_URL", self.webhook_url)):
             if url and not url.startswith(("http://", "https://")):
                 raise SettingsError(f"{name}={url!r} must start with http:// or https://")
+        if self.log_retention_days is not None and self.log_retention_days <= 0:
+            raise SettingsError(f"INVESTBOT_LOG_RETENTION_DAYS={self.log_retention_days} must be a positive number of days")
+        try:
+            zoneinfo.ZoneInfo(self.timezone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise SettingsError(
+                f"INVESTBOT_TIMEZONE={self.timezone!r} is not a known time zone (e.g. UTC, Europe/Moscow)"
+            ) from None
         if self.webhook_secret and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", self.webhook_secret):
             raise SettingsError("INVESTBOT_WEBHOOK_SECRET may only hold A-Z, a-z, 0-9, _ and - (1-256 characters)")
 
@@ -138,6 +167,10 @@ class Settings:
         if self.model is None or self.model.strip().lower() in NO_MODEL:
             return None
         return self.model.strip()
+
+    @property
+    def tz(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
 
     def is_admin(self, user_id: int | None) -> bool:
         return user_id is not None and user_id in self.admins

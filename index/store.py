@@ -105,8 +105,23 @@ def _migration_2(db: sqlite_utils.Database) -> None:
     )
 
 
+def _migration_3(db: sqlite_utils.Database) -> None:
+    """Unanswered questions grouped into topics (the gaps), recomputed by the review tools."""
+    _run_script(
+        db,
+        """
+        CREATE TABLE gap_topics (
+            question_id INTEGER PRIMARY KEY REFERENCES questions(id) ON DELETE CASCADE,
+            topic INTEGER NOT NULL,
+            label TEXT NOT NULL
+        );
+        CREATE INDEX gap_topics_topic ON gap_topics(topic)
+        """,
+    )
+
+
 # Numbered migrations: append, never edit a released one.
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1, _migration_2]
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1, _migration_2, _migration_3]
 
 
 @dataclass
@@ -439,6 +454,77 @@ class Store:
     def question(self, question_id: int) -> dict | None:
         rows = list(self.db.query("SELECT * FROM questions WHERE id = ?", [question_id]))
         return rows[0] if rows else None
+
+    def questions(
+        self,
+        *,
+        since: str | None = None,
+        unanswered: bool = False,
+        negative: bool = False,
+        limit: int | None = None,
+    ) -> list[dict]:
+        """Logged questions, newest first; `since` is an ISO timestamp or date (UTC)."""
+        where, params = [], []
+        if since:
+            where.append("asked_at >= ?")
+            params.append(since)
+        if unanswered:
+            where.append("answered = 0")
+        if negative:
+            where.append("feedback = -1")
+        sql = "SELECT * FROM questions"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY asked_at DESC, id DESC"
+        if limit:
+            sql += " LIMIT ?"
+            params.append(limit)
+        return list(self.db.query(sql, params))
+
+    def purge_questions(self, before: str) -> int:
+        """Delete log entries older than `before` (ISO timestamp); returns how many went."""
+        with self._transaction():
+            cur = self.db.execute("DELETE FROM questions WHERE asked_at < ?", [before])
+        return cur.rowcount
+
+    def question_stats(self, since: str | None = None) -> dict:
+        """Counts per day, answer rate, feedback balance and the most cited documents."""
+        cond, params = ("WHERE asked_at >= ?", [since]) if since else ("", [])
+        days = list(
+            self.db.query(
+                f"""SELECT date(asked_at) AS day, COUNT(*) AS questions, SUM(answered) AS answered,
+                           SUM(feedback = 1) AS positive, SUM(feedback = -1) AS negative
+                    FROM questions {cond} GROUP BY day ORDER BY day""",
+                params,
+            )
+        )
+        cited = list(
+            self.db.query(
+                f"""SELECT d.id, d.title, d.date, COUNT(*) AS citations
+                    FROM questions q, json_each(q.doc_ids) j JOIN documents d ON d.id = j.value
+                    {cond.replace('asked_at', 'q.asked_at')} GROUP BY d.id ORDER BY citations DESC, d.id LIMIT 10""",
+                params,
+            )
+        )
+        total = sum(d["questions"] for d in days)
+        answered = sum(d["answered"] or 0 for d in days)
+        return {
+            "questions": total,
+            "answered": answered,
+            "answer_rate": round(answered / total, 4) if total else None,
+            "positive": sum(d["positive"] or 0 for d in days),
+            "negative": sum(d["negative"] or 0 for d in days),
+            "per_day": days,
+            "most_cited": cited,
+        }
+
+    def replace_gap_topics(self, assignments: list[tuple[int, int, str]]) -> None:
+        """Store (question id, topic number, label) for the unanswered questions, replacing the old set."""
+        with self._transaction():
+            self.db.execute("DELETE FROM gap_topics")
+            self.db.conn.executemany(
+                "INSERT INTO gap_topics (question_id, topic, label) VALUES (?, ?, ?)", assignments
+            )
 
     def set_feedback(self, question_id: int, value: int) -> bool:
         """Record 👍 (1) or 👎 (-1); the latest vote counts. False if there is no such question."""

@@ -1,0 +1,324 @@
+"""The question log and staff review: logging, hashing, filters, formats, retention, gaps, Datasette."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import datetime as dt
+import io
+import json
+import socket
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+from click.testing import CliRunner
+
+from bot.cli import cli
+from bot.datasette_review import QUERIES, start_review
+from bot.questionlog import QuestionLog
+from bot.review import SinceError, format_questions, group_questions, parse_since, refresh_gaps
+from index.answer import Answer
+from tests.conftest import ADMIN_ID, KNOWLEDGE, TOKEN
+
+NOW = dt.datetime(2026, 11, 22, 12, 0, tzinfo=dt.timezone.utc)
+
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("7d", "2026-11-15T12:00:00+00:00"),
+        ("24h", "2026-11-21T12:00:00+00:00"),
+        ("2w", "2026-11-08T12:00:00+00:00"),
+        ("2026-11-01", "2026-11-01T00:00:00+00:00"),
+        (None, None),
+        ("", None),
+    ],
+    ids=["days", "hours", "weeks", "date", "none", "empty"],
+)
+def test_parse_since(value, expected):
+    assert parse_since(value, NOW) == expected
+
+
+@pytest.mark.parametrize("value", ["yesterday", "7", "2026-13-01", "-3d"], ids=["word", "no-unit", "bad-date", "negative"])
+def test_parse_since_rejects_with_the_valid_forms(value):
+    with pytest.raises(SinceError, match="7d, 24h, 2w .* 2026-11-01"):
+        parse_since(value, NOW)
+
+
+@pytest.mark.parametrize(
+    "questions, expected_groups",
+    [
+        (
+            ["What is the electricity tariff for industrial parks?", "Electricity tariffs in Kaluga Region?",
+             "Какие тарифы на электроэнергию?"],
+            [[0, 1, 2]],
+        ),
+        (
+            ["What land prices are in Vorsino?", "Land price per hectare in Vorsino park", "How do I bake a cake?"],
+            [[0, 1], [2]],
+        ),
+        (
+            ["Electricity tariff?", "Land price in Vorsino?", "Electricity tariffs for plants?", "Vorsino land cost?",
+             "Electricity tariff in Kaluga?"],
+            [[0, 2, 4], [1, 3]],
+        ),
+        (["What?", "How many?"], [[0, 1]]),  # no content words at all: one bucket, not an error
+        ([], []),
+    ],
+    ids=["cross-language", "two-topics-and-noise", "interleaved", "no-content-words", "empty"],
+)
+def test_group_questions(questions, expected_groups):
+    topics = group_questions(list(enumerate(questions)))
+    assert [sorted(t.question_ids) for t in topics] == expected_groups
+    for t in topics:
+        assert t.example in [questions[i] for i in t.question_ids] and t.label
+
+
+def test_gap_label_names_the_topic():
+    topics = group_questions(list(enumerate(["Electricity tariff?", "Electricity tariffs for plants?", "Tariff on electricity"])))
+    assert set(topics[0].label.split(", ")[:2]) == {"electricity", "tariff"}
+
+
+def _log(store, question, answered, *, days_ago=0, user=None, feedback=None, channel="telegram"):
+    log = QuestionLog(store, "salt")
+    answer = Answer(question, "ru" if any("а" <= c <= "я" for c in question.lower()) else "en", answered,
+                    "An answer." if answered else "", [], 0.8 if answered else 0.1)
+    qid = log.record(answer, channel=channel, latency_ms=5, user_id=user, chat_type="private")
+    asked = (NOW - dt.timedelta(days=days_ago)).isoformat()
+    store.db.execute("UPDATE questions SET asked_at = ? WHERE id = ?", [asked, qid])
+    if feedback:
+        store.set_feedback(qid, feedback)
+    return qid
+
+
+@pytest.fixture
+def logged(store):
+    _log(store, "How many industrial parks does Kaluga Region have?", True, days_ago=0, user=5, feedback=1)
+    _log(store, "What is the electricity tariff?", False, days_ago=1, user=6)
+    _log(store, "Какие тарифы на электроэнергию?", False, days_ago=2, user=7)
+    _log(store, "Who is the governor?", True, days_ago=3, user=8, feedback=-1)
+    _log(store, "Old question about land", False, days_ago=40, user=9)
+    return store
+
+
+def test_filters(logged):
+    since = parse_since("7d", NOW)
+    assert len(logged.questions(since=since)) == 4
+    assert [r["question"] for r in logged.questions(unanswered=True, since=since)] == [
+        "What is the electricity tariff?", "Какие тарифы на электроэнергию?"]
+    assert [r["question"] for r in logged.questions(negative=True)] == ["Who is the governor?"]
+    assert len(logged.questions(limit=2)) == 2
+
+
+def test_csv_opens_in_excel_with_russian(logged):
+    output = format_questions(logged.questions(), "csv")
+    assert output.startswith("\ufeff") and "\r\n" in output
+    rows = list(csv.DictReader(io.StringIO(output.lstrip("\ufeff"))))
+    assert "Какие тарифы на электроэнергию?" in [r["question"] for r in rows]
+    assert set(rows[0]) >= {"asked_at", "channel", "language", "answered", "feedback", "question", "answer"}
+
+
+def test_json_and_table(logged):
+    data = json.loads(format_questions(logged.questions(), "json"))
+    assert data[0]["answered"] is True and isinstance(data[0]["doc_ids"], list)
+    table = format_questions(logged.questions(), "table")
+    assert "✓ 👍" in table and "✗" in table
+    with pytest.raises(ValueError, match="choose from: table, csv, json"):
+        format_questions([], "xml")
+
+
+def test_retention_purges_old_entries(store):
+    _log(store, "recent", True, days_ago=1)
+    _log(store, "old", True, days_ago=40)
+    log = QuestionLog(store, "salt", retention_days=30)
+    assert log.purge(now=NOW) == 1
+    assert [r["question"] for r in store.questions()] == ["recent"]
+    assert QuestionLog(store, "salt").purge(now=NOW) == 0  # no retention set: nothing goes
+
+
+def test_stats_and_gaps(logged):
+    topics = refresh_gaps(logged, parse_since("7d", NOW))
+    assert [t.size for t in topics] == [2]  # the two tariff questions, in two languages
+    stats = logged.question_stats(parse_since("7d", NOW))
+    assert stats["questions"] == 4 and stats["answered"] == 2 and stats["answer_rate"] == 0.5
+    assert stats["positive"] == 1 and stats["negative"] == 1
+    assert len(stats["per_day"]) == 4
+
+
+# --- the CLI -------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def cli_env(data_dir, monkeypatch):
+    monkeypatch.setenv("INVESTBOT_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("INVESTBOT_MODEL", "none")
+    runner = CliRunner()
+    assert runner.invoke(cli, ["ingest", str(KNOWLEDGE)]).exit_code == 0
+    return runner
+
+
+def test_ask_and_chat_are_logged_unless_no_log(cli_env):
+    cli_env.invoke(cli, ["ask", "How many industrial parks does Kaluga Region have?"])
+    cli_env.invoke(cli, ["ask", "How do I bake a chocolate cake?", "--no-log"])
+    cli_env.invoke(cli, ["chat"], input="Какие тарифы на электроэнергию?\n")
+    cli_env.invoke(cli, ["chat", "--no-log"], input="Secret question\n")
+    result = cli_env.invoke(cli, ["questions", "--format", "json"])
+    rows = json.loads(result.stdout)
+    assert [r["question"] for r in rows] == ["Какие тарифы на электроэнергию?",
+                                             "How many industrial parks does Kaluga Region have?"]
+    assert {r["channel"] for r in rows} == {"cli"} and rows[1]["answered"] and rows[1]["doc_ids"]
+
+
+def test_questions_and_stats_commands(cli_env):
+    for q in ("What is the electricity tariff?", "Electricity tariffs for plants?", "How many industrial parks does Kaluga Region have?"):
+        cli_env.invoke(cli, ["ask", q])
+    unanswered = cli_env.invoke(cli, ["questions", "--unanswered", "--since", "1d", "--limit", "5"]).stdout
+    assert "electricity tariff" in unanswered and "industrial parks" not in unanswered
+    stats = cli_env.invoke(cli, ["stats", "--since", "7d"]).stdout
+    assert "Questions since" in stats and "Answered: 1 (33%)" in stats
+    assert "2 questions about" in stats and "electricity" in stats
+    bad = cli_env.invoke(cli, ["questions", "--since", "last week"])
+    assert bad.exit_code != 0 and "7d, 24h, 2w" in bad.output
+    csv_out = cli_env.invoke(cli, ["questions", "--format", "csv"]).stdout_bytes
+    assert csv_out.startswith(b"\xef\xbb\xbf")
+
+
+# --- Datasette -----------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _get(url: str) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+def test_datasette_review_pages(logged, tmp_path):
+    from index.store import Store
+
+    logged.save_document  # the store has no documents: add one so "most cited" has a row
+    from index.engine import Engine, EngineConfig
+
+    engine = Engine.open(EngineConfig(data_dir=logged.path.parent, model=None), logged)
+    engine.ingest([KNOWLEDGE])
+    logged.db.execute("UPDATE questions SET doc_ids = '[1, 2]' WHERE answered = 1")
+    refresh_gaps(logged)
+    port = _free_port()
+    process = start_review(logged.path, port, tmp_path)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if _get(f"{base}/-/versions.json")[0] == 200:
+                    break
+            except OSError:
+                time.sleep(0.2)
+        expected_rows = {
+            "recent_questions": 5, "unanswered": 3, "negative_feedback": 1, "gaps_by_topic": 2,
+            "most_cited_documents": 2, "questions_per_day": 5,
+        }
+        for name, rows in expected_rows.items():
+            status, body = _get(f"{base}/{logged.path.stem}/{name}.json?_shape=array")
+            assert status == 200, name
+            assert len(json.loads(body)) == rows, (name, body[:300])
+            status, page = _get(f"{base}/{logged.path.stem}/{name}")
+            assert status == 200 and QUERIES[name]["title"].encode() in page
+        gaps = json.loads(_get(f"{base}/{logged.path.stem}/gaps_by_topic.json?_shape=array")[1])
+        assert gaps[0]["questions"] == 2
+        # Arbitrary SQL is off; so is writing.
+        assert _get(f"{base}/{logged.path.stem}?sql=select+*+from+questions")[0] == 403
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    assert Store  # imported for the type only
+
+
+def test_review_command_reports_where(cli_env, monkeypatch):
+    import bot.datasette_review as review_module
+
+    seen = {}
+    monkeypatch.setattr(review_module, "serve_review", lambda path, port: seen.update(path=path, port=port) or 0)
+    result = cli_env.invoke(cli, ["review", "--port", "8123"])
+    assert result.exit_code == 0 and "http://127.0.0.1:8123/" in result.output
+    assert seen["port"] == 8123 and seen["path"].name == "investbot.db"
+
+
+# --- Telegram admin commands and the digest ------------------------------------------------------
+
+
+def test_admin_stats_unanswered_and_refusals(botapi, bot_app):
+    from tests.test_bot import running
+
+    async def scenario():
+        async with running(bot_app):
+            botapi.send_text(1001, "What is the electricity tariff?")
+            botapi.send_text(1002, "Какие тарифы на электроэнергию?", language_code="ru")
+            await botapi.until(lambda: botapi.sent(1001) and botapi.sent(1002))
+            botapi.send_text(1001, "/stats")
+            botapi.send_text(1001, "/unanswered")
+            await botapi.until(lambda: len(botapi.sent(1001)) == 3)
+            botapi.send_text(ADMIN_ID, "/stats")
+            await botapi.until(lambda: botapi.sent(ADMIN_ID))
+            botapi.send_text(ADMIN_ID, "/unanswered")
+            await botapi.until(lambda: len(botapi.sent(ADMIN_ID)) == 2)
+
+    asyncio.run(scenario())
+    refusals = [m["text"] for m in botapi.sent(1001)[1:]]
+    assert all("only agency staff" in t for t in refusals)
+    stats, unanswered = (m["text"] for m in botapi.sent(ADMIN_ID))
+    assert "Questions in the last 7 days: 2" in stats and "2 questions about" in stats
+    assert "Latest unanswered questions:" in unanswered and "Какие тарифы на электроэнергию?" in unanswered
+    assert "2 × " in unanswered
+
+
+def test_daily_digest_goes_to_admins(botapi, bot_app):
+    from bot.app import send_digest
+    from tests.test_bot import running
+
+    store = bot_app.bot_data["services"].engine.store
+    _log(store, "What is the electricity tariff?", False)
+    _log(store, "Who is the governor?", True, feedback=-1)
+    store.db.execute("UPDATE questions SET asked_at = ?", [dt.datetime.now(dt.timezone.utc).isoformat()])
+    jobs = [j.name for j in bot_app.job_queue.jobs()]
+    assert "daily-digest" in jobs
+
+    async def scenario():
+        async with running(bot_app):
+            bot_app.job_queue.run_once(send_digest, 0)
+            await botapi.until(lambda: botapi.sent(ADMIN_ID), what="the digest")
+
+    asyncio.run(scenario())
+    digest = botapi.sent(ADMIN_ID)[0]["text"]
+    assert "the last 24 hours: 2 questions, 1 answered (50%)" in digest
+    assert "New gaps" in digest and "electricity" in digest
+    assert "Answers marked 👎" in digest and "Who is the governor?" in digest
+
+
+def test_raw_telegram_ids_never_stored(botapi, bot_app):
+    from tests.test_bot import running
+
+    user_id = 987654321
+
+    async def scenario():
+        async with running(bot_app):
+            botapi.send_text(user_id, "How many industrial parks does Kaluga Region have?")
+            await botapi.until(lambda: [m for m in botapi.sent(user_id) if "reply_markup" in m])
+
+    asyncio.run(scenario())
+    store = bot_app.bot_data["services"].engine.store
+    store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    raw = store.path.read_bytes()
+    assert str(user_id).encode() not in raw and f"User{user_id}".encode() not in raw
+    assert TOKEN.encode() not in raw
+    row = store.questions()[0]
+    assert row["user_hash"] and str(user_id) not in row["user_hash"]
