@@ -89,25 +89,40 @@ class QuestionProfile:
     forms: dict[str, set[str]]  # stem -> the question's own word forms
     bigrams: list[tuple[str, str]]  # adjacent content stems of the question
     wants: str | None  # "count" or "date" when the answer is a number of that kind
+    concepts_of: dict[str, list[str]] = field(default_factory=dict)  # any stem form -> the concepts it stands for
+    phrase_of: dict[tuple[str, str], tuple[int, float]] = field(default_factory=dict)  # stem pair -> (bigram, weight)
+    total: float = field(default=0.0, init=False)  # the question's IDF mass
+
+    def __post_init__(self) -> None:
+        for concept, forms in self.alternatives.items():
+            for form in forms:
+                self.concepts_of.setdefault(form, []).append(concept)
+        for number, (a, b) in enumerate(self.bigrams):
+            weight = min(self.weights.get(a, 0.0), self.weights.get(b, 0.0))
+            for x in self.alternatives.get(a, (a,)):
+                for y in self.alternatives.get(b, (b,)):
+                    self.phrase_of.setdefault((x, y), (number, weight))
+        self.total = sum(self.weights.values())
 
     @classmethod
     def build(
         cls, question: str, weights: Mapping[str, float], alternatives: Mapping[str, frozenset[str]] | None = None
     ) -> "QuestionProfile":
-        own = SentenceTerms.of(question, 0)
+        content = [w for w in words(question) if w not in STOPWORDS]
+        stems = [stem_word(w) for w in content]
+        forms: dict[str, set[str]] = {}
+        for word, stem in zip(content, stems):
+            forms.setdefault(stem, set()).add(word)
         alternatives = dict(alternatives or {})
         return cls(
             text=question,
             weights=dict(weights),
             alternatives={c: alternatives.get(c, frozenset({c})) for c in weights},
-            forms=own.forms,
-            bigrams=own.bigrams,
+            forms=forms,
+            bigrams=list(dict.fromkeys(zip(stems, stems[1:]))),
             wants="count" if _COUNT_QUESTION_RE.search(question) else "date" if _DATE_QUESTION_RE.search(question) else None,
         )
 
-    @property
-    def total(self) -> float:
-        return sum(self.weights.values())
 
 
 def coverage(profile: QuestionProfile, text_terms: set[str]) -> float:
@@ -118,54 +133,69 @@ def coverage(profile: QuestionProfile, text_terms: set[str]) -> float:
     return sum(w for c, w in profile.weights.items() if profile.alternatives[c] & text_terms) / total
 
 
-@dataclass
+@dataclass(frozen=True)
 class SentenceTerms:
-    """A sentence as the scorer sees it: stems with the words that produced them, and stem pairs."""
+    """A sentence as the scorer sees it: its content words, their stems, and adjacent stem pairs.
+
+    Built for every sentence of every candidate passage, so it keeps only sets (cheap to build,
+    cheap to intersect)."""
 
     text: str
     order: int
-    forms: dict[str, set[str]]  # stem -> the words that produced it
-    bigrams: list[tuple[str, str]]  # adjacent content stems, in order
-    pairs: frozenset[tuple[str, str]]  # the same, as a set for lookups
+    words: frozenset[str]
+    stems: frozenset[str]
+    pairs: frozenset[tuple[str, str]]
     numbers: frozenset[str]  # "count" if it holds a quantity (not a year), "date" if a year
 
     @classmethod
     def of(cls, text: str, order: int) -> "SentenceTerms":
         content = [w for w in words(text) if w not in STOPWORDS]
         stems = [stem_word(w) for w in content]
-        forms: dict[str, set[str]] = {}
-        for word, stem in zip(content, stems):
-            forms.setdefault(stem, set()).add(word)
-        kinds = set()
-        if _YEAR_RE.search(text):
-            kinds.add("date")
-        if _QUANTITY_RE.search(_YEAR_RE.sub("", text)):
-            kinds.add("count")
-        bigrams = list(dict.fromkeys(zip(stems, stems[1:])))
-        return cls(text, order, forms, bigrams, frozenset(bigrams), frozenset(kinds))
+        kinds: frozenset[str] = frozenset()
+        if _QUANTITY_RE.search(text):
+            found = set()
+            if _YEAR_RE.search(text):
+                found.add("date")
+            if _QUANTITY_RE.search(_YEAR_RE.sub("", text)):
+                found.add("count")
+            kinds = frozenset(found)
+        return cls(text, order, frozenset(content), frozenset(stems), frozenset(zip(stems, stems[1:])), kinds)
 
 
-def window_coverage(profile: QuestionProfile, window: Sequence[SentenceTerms]) -> float:
-    """Coverage of a few adjacent sentences, where a stem-only match ("industry" for "industrial")
-    counts for less than the word itself and question phrases found intact ("industrial parks")
-    count extra."""
-    total = profile.total
-    if total <= 0:
+def sentence_hits(profile: QuestionProfile, sentence: SentenceTerms) -> tuple[dict[str, float], dict[int, float]]:
+    """Which question concepts a sentence holds (1 for the question's own word, STEM_ONLY_CREDIT for
+    another form or a translation: "industry" for "industrial"), and which question phrases."""
+    hits: dict[str, float] = {}
+    for stem in sentence.stems:
+        for concept in profile.concepts_of.get(stem, ()):
+            # The question's own word (any of its forms stems to the concept itself) earns full credit.
+            exact = stem == concept and not profile.forms.get(concept, set()).isdisjoint(sentence.words)
+            credit = 1.0 if exact else STEM_ONLY_CREDIT
+            if credit > hits.get(concept, 0.0):
+                hits[concept] = credit
+    phrases = dict(profile.phrase_of[pair] for pair in sentence.pairs if pair in profile.phrase_of)
+    return hits, phrases
+
+
+def window_coverage(
+    profile: QuestionProfile, hits: Sequence[tuple[dict[str, float], dict[int, float]]]
+) -> float:
+    """Coverage of a few adjacent sentences (their sentence_hits): the question's IDF mass they hold,
+    plus a bonus for question phrases found intact ("industrial parks")."""
+    if profile.total <= 0:
         return 0.0
-    got = 0.0
-    for concept, weight in profile.weights.items():
-        found = set().union(*(s.forms.get(concept, set()) for s in window))
-        if found and profile.forms.get(concept, set()) & found:
-            got += weight
-        elif found or any(f in s.forms for f in profile.alternatives[concept] for s in window):
-            got += STEM_ONLY_CREDIT * weight  # another form, or a translation
-    pairs = set().union(*(s.pairs for s in window))
-    phrase = sum(
-        min(profile.weights.get(a, 0.0), profile.weights.get(b, 0.0))
-        for a, b in profile.bigrams
-        if any((x, y) in pairs for x in profile.alternatives.get(a, (a,)) for y in profile.alternatives.get(b, (b,)))
-    )
-    return min(1.0, (got + PHRASE_CREDIT * phrase) / total)
+    if len(hits) == 1:
+        concepts, phrases = hits[0]
+    else:
+        concepts, phrases = {}, {}
+        for c, p in hits:
+            for k, v in c.items():
+                if v > concepts.get(k, 0.0):
+                    concepts[k] = v
+            phrases.update(p)
+    got = sum(profile.weights[c] * credit for c, credit in concepts.items())
+    phrase = sum(phrases.values())  # keyed by the question's bigram: each counts once
+    return min(1.0, (got + PHRASE_CREDIT * phrase) / profile.total)
 
 
 @dataclass
@@ -188,7 +218,23 @@ class PassageAnalysis:
     best: Window | None
 
 
-def analyse_passage(profile: QuestionProfile, index: int, text: str, title: str = "") -> PassageAnalysis:
+@dataclass(frozen=True)
+class PassageTerms:
+    """What scoring needs from a passage, independent of the question, so it can be cached."""
+
+    sentences: tuple[SentenceTerms, ...]
+    stems: frozenset[str]  # every stem of the passage and its title
+
+    @classmethod
+    def of(cls, text: str, title: str = "") -> "PassageTerms":
+        sentences = tuple(SentenceTerms.of(t, i) for i, t in enumerate(split_sentences(text)))
+        stems = set(terms(title))
+        for s in sentences:
+            stems.update(s.stems)
+        return cls(sentences, frozenset(stems))
+
+
+def analyse_passage(profile: QuestionProfile, index: int, passage: PassageTerms) -> PassageAnalysis:
     """Find the passage's best answer window.
 
     A neighbour joins the best sentence only when it adds question information the sentence
@@ -196,10 +242,13 @@ def analyse_passage(profile: QuestionProfile, index: int, text: str, title: str 
     grew by 2.9%."), so answers stay short. For "how many / when" questions a window with a
     number is preferred, since that is where such answers live.
     """
-    cover = coverage(profile, set(terms(text + "\n" + title)))
-    sentences = [SentenceTerms.of(t, i) for i, t in enumerate(split_sentences(text))]
+    cover = coverage(profile, passage.stems)
+    sentences = passage.sentences
     best: Window | None = None
-    core_own = [window_coverage(profile, [s]) for s in sentences]
+    if cover <= 0:
+        return PassageAnalysis(index, cover, None)
+    hits = [sentence_hits(profile, s) for s in sentences]
+    core_own = [window_coverage(profile, [h]) for h in hits]
     for i, core in enumerate(sentences):
         if core_own[i] <= 0:
             continue
@@ -207,8 +256,8 @@ def analyse_passage(profile: QuestionProfile, index: int, text: str, title: str 
         for lo, hi in ((i, i + 1), (i - 1, i + 1), (i, i + 2), (i - 1, i + 2)):
             if lo < 0 or hi > len(sentences):
                 continue
-            window = sentences[lo:hi]
-            own = window_coverage(profile, window) if hi - lo > 1 else core_own[i]
+            window = list(sentences[lo:hi])
+            own = window_coverage(profile, hits[lo:hi]) if hi - lo > 1 else core_own[i]
             # Neighbours count half: the answer must stand mainly in its core sentence.
             score = core_own[i] + NEIGHBOUR_CREDIT * (own - core_own[i]) - WINDOW_COST * (hi - lo - 1) + bonus
             if best is None or score > best.score + 1e-9:

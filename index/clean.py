@@ -83,6 +83,8 @@ _CODE_RE = re.compile(
     r"|\{$|^\}"  # block braces: prose never ends with "{" or starts with "}"
 )
 _CODE_CHARS = frozenset("{}()[];<>=$\\")
+_CODE_CHARS_RE = re.compile(r"[{}()\[\];<>=$\\]")
+_ALNUM_RE = re.compile(r"[^\W_]")
 
 
 def _normalize(text: str) -> str:
@@ -138,9 +140,8 @@ def _is_fragment(line: str, max_words: int) -> bool:
 def _is_code(line: str) -> bool:
     if _CODE_RE.search(line):
         return True
-    code = sum(ch in _CODE_CHARS for ch in line)
-    alnum = sum(ch.isalnum() for ch in line)
-    return code >= 2 and code > alnum
+    code = len(_CODE_CHARS_RE.findall(line))  # regex counting: this runs on every line ingested
+    return code >= 2 and code > len(_ALNUM_RE.findall(line))
 
 
 def _is_boilerplate(line: str, key: str) -> bool:

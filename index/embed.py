@@ -8,6 +8,8 @@ for a minute on retries.
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -16,6 +18,10 @@ from pathlib import Path
 import numpy as np
 
 DEFAULT_MODEL = "intfloat/multilingual-e5-small"
+
+# What sentence-transformers' backend="onnx" imports (its `onnx` extra: optimum-onnx[onnxruntime]).
+ONNX_MODULES = ("onnxruntime", "optimum.onnxruntime")
+ONNX_INSTALL_HINT = "pip install -c constraints.txt 'sentence-transformers[onnx]'"
 
 
 class ModelUnavailable(RuntimeError):
@@ -78,6 +84,9 @@ def load_embedder(
     is_local = local.is_dir()
     if not is_local and not allow_download and not _in_cache(name, cache_dir):
         raise ModelUnavailable(f"model '{name}' is not in the local cache")
+    problem = backend_problem(backend)
+    if problem:
+        raise ModelUnavailable(problem)
     try:
         from sentence_transformers import SentenceTransformer
 
@@ -91,6 +100,52 @@ def load_embedder(
         raise ModelUnavailable(f"model '{name}' could not be loaded: {type(exc).__name__}: {exc}") from exc
     query_prefix, passage_prefix = prefixes_for(name)
     return Embedder(name=name, model=model, query_prefix=query_prefix, passage_prefix=passage_prefix)
+
+
+def backend_problem(backend: str) -> str | None:
+    """Why `backend` cannot run here, in one line (None: nothing found wrong).
+
+    sentence-transformers reports a missing ONNX runtime only as a generic exception after the
+    (slow) import, and hides *why* an installed one fails to import; this says which package is
+    missing and how to install it, or what broke.
+    """
+    if backend != "onnx":
+        return None
+    missing = [module for module in ONNX_MODULES if not _importable(module)]
+    if missing:
+        return (
+            f"backend 'onnx' needs {' and '.join(missing)}, which {'is' if len(missing) == 1 else 'are'} not installed "
+            f"(install with `{ONNX_INSTALL_HINT}`, or set INVESTBOT_BACKEND=torch)"
+        )
+    try:
+        importlib.import_module("onnxruntime")
+        getattr(importlib.import_module("optimum.onnxruntime"), "ORTModelForFeatureExtraction")
+    except Exception as exc:  # installed, but e.g. built against another transformers release
+        root = exc
+        while root.__cause__ is not None or root.__context__ is not None:
+            root = root.__cause__ or root.__context__
+        return (
+            f"backend 'onnx': optimum.onnxruntime is installed but cannot be imported "
+            f"({type(root).__name__}: {str(root).splitlines()[0] if str(root) else ''}); "
+            f"it may not support the installed transformers {_version('transformers')}; set INVESTBOT_BACKEND=torch"
+        )
+    return None
+
+
+def _importable(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # a missing parent package raises instead of returning None
+        return False
+
+
+def _version(distribution: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(distribution)
+    except PackageNotFoundError:
+        return "(not installed)"
 
 
 def _in_cache(name: str, cache_dir: Path | None) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +36,7 @@ RERANK = 20  # candidates whose sentences are read to pick the answering passage
 # Re-ranking weights, chosen on XQuAD (every other question, en and ru): search rank as a prior,
 # the passage's coverage, and twice its best answer window.
 RANK_PRIOR = 0.1
+PASSAGE_CACHE = 20_000  # chunks whose tokens stay in memory (a few KB each)
 WINDOW_WEIGHT = 2.0
 REPEATED_LINE_MIN_DOCS = 3
 
@@ -111,6 +113,8 @@ class Engine:
         self.model_status = model_status
         self._index: VectorIndex | None = None
         self._index_lock = threading.Lock()  # the bot answers from several threads at once
+        self._terms_cache: OrderedDict[int, answering.PassageTerms] = OrderedDict()
+        self._cache_lock = threading.Lock()
 
     @classmethod
     def open(cls, config: EngineConfig, store: Store | None = None) -> "Engine":
@@ -398,6 +402,20 @@ class Engine:
         fused = reciprocal_rank_fusion([[cid for cid, _ in lexical], [cid for cid, _ in dense]])
         return fused[:k], dict(dense)
 
+    def _passage_terms(self, chunk_id: int, chunk: dict) -> answering.PassageTerms:
+        """Per-chunk tokens and stems, cached: chunk ids are never reused, so entries never go stale."""
+        with self._cache_lock:
+            cached = self._terms_cache.get(chunk_id)
+            if cached is not None:
+                self._terms_cache.move_to_end(chunk_id)
+                return cached
+        value = answering.PassageTerms.of(chunk["text"], chunk["title"])
+        with self._cache_lock:
+            self._terms_cache[chunk_id] = value
+            if len(self._terms_cache) > PASSAGE_CACHE:
+                self._terms_cache.popitem(last=False)
+        return value
+
     def rank(self, question: str, k: int = 10) -> list[tuple[int, float]]:
         """search(), then the candidates re-ordered by how well they answer (see answer())."""
         return [(item.chunk_id, item.score) for item in self._analyse(question, k)][:k]
@@ -415,7 +433,7 @@ class Engine:
         ranked = []
         for rank, (cid, _) in enumerate(hits):
             chunk = chunks[cid]
-            analysis = answering.analyse_passage(profile, rank, chunk["text"], chunk["title"])
+            analysis = answering.analyse_passage(profile, rank, self._passage_terms(cid, chunk))
             window = analysis.best.score if analysis.best else 0.0
             score = analysis.cover + WINDOW_WEIGHT * window + RANK_PRIOR / (1 + rank) + dense.get(cid, 0.0)
             ranked.append(_Candidate(cid, chunk, analysis, dense.get(cid, 0.0), score))

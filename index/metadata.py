@@ -104,10 +104,13 @@ def _month(name: str) -> int:
     return _MONTHS[name.rstrip(".").lower()]
 
 
+DATE_SEARCH_CHARS = 4000  # a document states its own date near the top; later dates are events
+
+
 def find_date(text: str) -> str | None:
     """The first complete, valid date in the text: news pages open with their own date, while
     dates without a year ("1 June, 11:00") cannot be placed and are skipped."""
-    for match in _DATE_RE.finditer(text):
+    for match in _DATE_RE.finditer(text, 0, DATE_SEARCH_CHARS):
         found = _match_date(match, TEXT_YEARS)
         if found:
             return found

@@ -12,7 +12,7 @@ import unicodedata
 
 import Stemmer
 
-WORD_RE = re.compile(r"[^\W_]+(?:[-'’][^\W_]+)*", re.UNICODE)
+_TOKEN_RE = re.compile(r"[^\W_]+")
 CYRILLIC_RE = re.compile(r"[а-яё]", re.IGNORECASE)
 LATIN_RE = re.compile(r"[a-z]", re.IGNORECASE)
 
@@ -52,10 +52,7 @@ def normalize(text: str) -> str:
 
 def words(text: str) -> list[str]:
     """Lower-cased word tokens; hyphenated and apostrophe words are split into their parts."""
-    out: list[str] = []
-    for match in WORD_RE.finditer(normalize(text)):
-        out.extend(part for part in re.split(r"[-'’]", match.group()) if part)
-    return out
+    return _TOKEN_RE.findall(normalize(text))
 
 
 @functools.lru_cache(maxsize=200_000)
@@ -73,17 +70,7 @@ def terms(text: str, *, keep_stopwords: bool = False) -> list[str]:
     toks = words(text)
     if not keep_stopwords:
         toks = [t for t in toks if t not in STOPWORDS]
-    en = _stemmer("english")
-    ru = _stemmer("russian")
-    out = []
-    for tok in toks:
-        if CYRILLIC_RE.search(tok):
-            out.append(ru.stemWord(tok))
-        elif LATIN_RE.search(tok):
-            out.append(en.stemWord(tok))
-        else:
-            out.append(tok)
-    return out
+    return [stem_word(t) for t in toks]
 
 
 def detect_language(text: str) -> str:

@@ -244,6 +244,10 @@ class BotAPIStandIn:
 
 
 class _QuietServer(ThreadingHTTPServer):
+    # socketserver's default listen backlog is 5: a burst of concurrent bot requests overflows it and
+    # the kernel drops connections (the bot sees httpx.ReadError / TimedOut). bench/bot_load.py needs more.
+    request_queue_size = 1024
+
     def handle_error(self, request, client_address):
         """A client that hung up (the bot stopping mid long-poll) is normal here, not an error."""
         import sys
