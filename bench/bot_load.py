@@ -85,6 +85,7 @@ class TimedStandIn(BotAPIStandIn):
         handler = super()._handler_class()
         if self._keep_alive:  # HTTP/1.1 keep-alive, as api.telegram.org; the stand-in itself speaks HTTP/1.0
             handler.protocol_version = "HTTP/1.1"
+            handler.disable_nagle_algorithm = True  # headers and body are separate writes: no 40 ms Nagle/delayed-ACK wait
         return handler
 
     def _result(self, method: str, params: dict):
@@ -181,9 +182,8 @@ def _match_replies(pushed, completions, store) -> tuple[list[float], int, int, i
     """Reply time per question: each complete reply matched to the question it answers.
 
     An answer names its question id in its buttons, and the question log gives the question's text;
-    a "not found" reply goes to the earliest still-unmatched question of that chat in its language
-    (within one chat, questions are distinct, so this is exact unless a user asked two unanswerable
-    questions in the same language).
+    then each "not found" reply goes to the earliest question of that chat in its language that no
+    answer claimed (exact unless a user asked two unanswerable questions in the same language).
     """
     from index.text import detect_language
 
@@ -197,7 +197,9 @@ def _match_replies(pushed, completions, store) -> tuple[list[float], int, int, i
         row = store.question(qid)
         questions_by_id[qid] = row["question"] if row else None
     unmatched = 0
-    for chat, t, qid, lang in sorted(completions, key=lambda c: c[1]):
+    ordered = sorted(completions, key=lambda c: c[1])
+    # Answers first (exact: by question text), then "not found" replies among the questions left.
+    for chat, t, qid, lang in [c for c in ordered if c[2] is not None] + [c for c in ordered if c[2] is None]:
         pending = open_by_chat.get(chat, [])
         if qid is not None:
             answered += 1
@@ -218,6 +220,31 @@ async def _monitor(overshoots: list[float], stop: asyncio.Event) -> None:
         t0 = time.perf_counter()
         await asyncio.sleep(MONITOR_INTERVAL)
         overshoots.append((time.perf_counter() - t0 - MONITOR_INTERVAL) * 1000)
+
+
+@contextlib.contextmanager
+def _builder_overrides(pool_size: int | None, concurrency: int | None):
+    """Experiments only: what build_application() would get from Application.builder() with
+    .connection_pool_size(pool_size) / .concurrent_updates(concurrency). bot/app.py is not changed."""
+    if pool_size is None and concurrency is None:
+        yield
+        return
+    from telegram.ext import ApplicationBuilder
+
+    original = ApplicationBuilder.build
+
+    def build(self):
+        if pool_size is not None:
+            self.connection_pool_size(pool_size)
+        if concurrency is not None:
+            self.concurrent_updates(concurrency)
+        return original(self)
+
+    ApplicationBuilder.build = build
+    try:
+        yield
+    finally:
+        ApplicationBuilder.build = original
 
 
 @contextlib.asynccontextmanager
@@ -245,11 +272,15 @@ async def _running(application, shutdown_timeout: float = 60.0):
 def run_bot_load(
     users: int = 100, questions_per_user: int = 5, data_dir: Path | None = None, timeout: float = 300.0,
     slow_callback_ms: float | None = None, keep_alive: bool = False,
+    pool_size: int | None = None, concurrency: int | None = None,
 ) -> dict:
     """Run the burst and return the measurements (see the module docstring).
 
     slow_callback_ms: when set, the loop runs in asyncio debug mode and callbacks/steps that block
     it longer than this are listed under "slow_callbacks" (debug mode itself adds overhead).
+    keep_alive: the stand-in answers with HTTP/1.1 keep-alive (as api.telegram.org does) instead of
+    closing each connection. pool_size / concurrency: experiments with PTB's connection pool size
+    and concurrent_updates, applied to the builder that bot.app.build_application() uses.
     """
     total = users * questions_per_user
     warnings = _Counter()
@@ -268,7 +299,8 @@ def run_bot_load(
                 data_dir=data, model=None, telegram_token=TOKEN, api_base_url=api.base_url,
                 rate_limit_per_minute=1000, digest_time=None, log_salt="load-salt",
             )
-            application = build_application(settings, engine, questions)
+            with _builder_overrides(pool_size, concurrency):
+                application = build_application(settings, engine, questions)
             pushed: list[dict] = []
             overshoots: list[float] = []
             state: dict = {"timed_out": False}
@@ -324,6 +356,8 @@ def run_bot_load(
     result = {
         "users": users,
         "keep_alive": keep_alive,
+        "pool_size": pool_size or application.bot.request._client_kwargs["limits"].max_connections,
+        "concurrent_updates": application.concurrent_updates,
         "questions_per_user": questions_per_user,
         "questions": total,
         "complete_replies": complete,
@@ -367,9 +401,14 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=300.0)
     parser.add_argument("--slow-callback-ms", type=float, default=None)
     parser.add_argument("--keep-alive", action="store_true", help="stand-in speaks HTTP/1.1 keep-alive")
+    parser.add_argument("--pool-size", type=int, default=None, help="experiment: PTB connection_pool_size")
+    parser.add_argument("--concurrency", type=int, default=None, help="experiment: PTB concurrent_updates")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    result = run_bot_load(args.users, args.questions_per_user, args.data_dir, args.timeout, args.slow_callback_ms, args.keep_alive)
+    result = run_bot_load(
+        args.users, args.questions_per_user, args.data_dir, args.timeout, args.slow_callback_ms, args.keep_alive,
+        args.pool_size, args.concurrency,
+    )
     print(json.dumps(result, indent=2, ensure_ascii=False))
 
 

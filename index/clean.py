@@ -138,6 +138,8 @@ def _is_fragment(line: str, max_words: int) -> bool:
 
 
 def _is_code(line: str) -> bool:
+    if not _CODE_CHARS_RE.search(line):
+        return False  # prose, the common case: no code character at all
     if _CODE_RE.search(line):
         return True
     code = len(_CODE_CHARS_RE.findall(line))  # regex counting: this runs on every line ingested

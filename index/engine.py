@@ -390,14 +390,15 @@ class Engine:
         return self._search(question, k, self._query(question)[1])[0]
 
     def _search(
-        self, question: str, k: int, query_terms: list[str]
+        self, question: str, k: int, query_terms: list[str], query_vector: np.ndarray | None = None
     ) -> tuple[list[tuple[int, float]], dict[int, float]]:
         """Also returns the dense cosine scores, which the answer decision uses."""
         lexical = self.store.lexical_search(query_terms, max(CANDIDATES, k))
         index = self.vector_index()
         if index is None or index.count == 0:
             return lexical[:k], {}
-        query_vector = self.embedder.encode_queries([question])[0]
+        if query_vector is None:
+            query_vector = self.embedder.encode_queries([question])[0]
         dense = index.search(query_vector, max(CANDIDATES, k))
         fused = reciprocal_rank_fusion([[cid for cid, _ in lexical], [cid for cid, _ in dense]])
         return fused[:k], dict(dense)
@@ -420,10 +421,10 @@ class Engine:
         """search(), then the candidates re-ordered by how well they answer (see answer())."""
         return [(item.chunk_id, item.score) for item in self._analyse(question, k)][:k]
 
-    def _analyse(self, question: str, k: int) -> list["_Candidate"]:
+    def _analyse(self, question: str, k: int, query_vector: np.ndarray | None = None) -> list["_Candidate"]:
         """Candidates from search(), re-ordered by how well their best sentences answer."""
         alternatives, all_forms = self._query(question)
-        hits, dense = self._search(question, max(k, RERANK), all_forms)
+        hits, dense = self._search(question, max(k, RERANK), all_forms, query_vector)
         chunks = self.store.chunks([cid for cid, _ in hits])
         hits = [(cid, s) for cid, s in hits if cid in chunks]
         weights = answering.idf_weights(
@@ -440,14 +441,17 @@ class Engine:
         ranked.sort(key=lambda c: -c.score)
         return ranked
 
-    def answer(self, question: str, k: int = 3) -> answering.Answer:
-        return self.answer_and_rank(question, k)[0]
+    def answer(self, question: str, k: int = 3, query_vector: np.ndarray | None = None) -> answering.Answer:
+        """query_vector: the question's embedding when the caller has it already (benchmarks)."""
+        return self.answer_and_rank(question, k, query_vector)[0]
 
-    def answer_and_rank(self, question: str, k: int = 3) -> tuple[answering.Answer, list[int]]:
+    def answer_and_rank(
+        self, question: str, k: int = 3, query_vector: np.ndarray | None = None
+    ) -> tuple[answering.Answer, list[int]]:
         """The answer, and the whole re-ranked candidate list (evaluation reads both)."""
         question = question.strip()
         language = detect_language(question)
-        ranked = self._analyse(question, k)
+        ranked = self._analyse(question, k, query_vector)
         order = [c.chunk_id for c in ranked]
         if not ranked:
             return answering.Answer(question, language, False, "", [], 0.0, self.mode), order

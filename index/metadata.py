@@ -105,15 +105,22 @@ def _month(name: str) -> int:
 
 
 DATE_SEARCH_CHARS = 4000  # a document states its own date near the top; later dates are events
+_FOUR_DIGITS_RE = re.compile(r"(?<!\d)\d{4}(?!\d)")
 
 
 def find_date(text: str) -> str | None:
     """The first complete, valid date in the text: news pages open with their own date, while
     dates without a year ("1 June, 11:00") cannot be placed and are skipped."""
-    for match in _DATE_RE.finditer(text, 0, DATE_SEARCH_CHARS):
-        found = _match_date(match, TEXT_YEARS)
-        if found:
-            return found
+    # Every full date holds a four-digit year: look only around those (the date pattern is costly).
+    end = min(len(text), DATE_SEARCH_CHARS)
+    searched = 0
+    for year in _FOUR_DIGITS_RE.finditer(text, 0, end):
+        start = max(searched, year.start() - 40)
+        for match in _DATE_RE.finditer(text, start, min(end, year.end() + 12)):
+            found = _match_date(match, TEXT_YEARS)
+            if found:
+                return found
+        searched = year.end()
     return None
 
 

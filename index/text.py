@@ -75,8 +75,9 @@ def terms(text: str, *, keep_stopwords: bool = False) -> list[str]:
 
 def detect_language(text: str) -> str:
     """'ru' when Cyrillic letters outnumber Latin ones, else 'en' (the only two we serve)."""
-    cyr = len(CYRILLIC_RE.findall(text))
-    lat = len(LATIN_RE.findall(text))
+    sample = text[:5000]  # plenty to tell two scripts apart
+    cyr = len(CYRILLIC_RE.findall(sample))
+    lat = len(LATIN_RE.findall(sample))
     return "ru" if cyr > lat else "en"
 
 

@@ -20,22 +20,54 @@ MAGIC = b"INVESTBOT-FAISS-1\n"
 INDEX_FILENAME = "vectors.faiss"
 
 
+# Above this many vectors the engine builds an IVF index (approximate, much faster per query);
+# below it exact search is fast enough. Chosen from bench/run.py, see docs/benchmarks.md.
+IVF_MIN_VECTORS = 50_000
+IVF_NPROBE = 0  # 0: a tenth of the cells (at least 8), set when the index is built
+
+
 @dataclass
 class IndexHeader:
     model: str
     dim: int
     generation: int
     count: int
+    kind: str = "flat"
+    nprobe: int = 8
+
+
+def choose_kind(n: int) -> str:
+    return "ivf" if n >= IVF_MIN_VECTORS else "flat"
 
 
 class VectorIndex:
-    """Exact inner-product search over normalised vectors (= cosine similarity)."""
+    """Inner-product search over normalised vectors (= cosine similarity).
 
-    def __init__(self, dim: int, model: str):
+    "flat" is exact; "ivf" (an inverted file over k-means cells, probing `nprobe` of them) is
+    approximate and chosen by build() for large collections. Both take chunk ids directly and
+    support removal, so the engine can keep either in step with the store.
+    """
+
+    def __init__(self, dim: int, model: str, index=None, kind: str = "flat", nprobe: int = 8):
         self.dim = dim
         self.model = model
+        self.kind = kind
+        self.nprobe = nprobe
         self.generation = -1  # the store generation this index reflects; -1 = not saved yet
-        self.index = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+        self.index = index if index is not None else faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+        if kind == "ivf":
+            faiss.extract_index_ivf(self.index).nprobe = nprobe
+
+    @classmethod
+    def ivf(cls, dim: int, model: str, training: np.ndarray, nprobe: int = IVF_NPROBE) -> "VectorIndex":
+        """An empty IVF index trained on `training` (a sample of the vectors it will hold)."""
+        nlist = max(1, min(int(np.sqrt(len(training))), len(training) // 39))
+        quantizer = faiss.IndexFlatIP(dim)
+        index = faiss.IndexIVFFlat(quantizer, dim, nlist, faiss.METRIC_INNER_PRODUCT)
+        index.train(np.ascontiguousarray(training, dtype=np.float32))
+        vector_index = cls(dim, model, index, "ivf", nprobe or max(8, nlist // 10))
+        vector_index._quantizer = quantizer  # keep it alive as long as the index
+        return vector_index
 
     @property
     def count(self) -> int:
@@ -54,7 +86,15 @@ class VectorIndex:
             self.index.remove_ids(np.asarray(ids, dtype=np.int64))
 
     def ids(self) -> np.ndarray:
-        return faiss.vector_to_array(self.index.id_map).astype(np.int64)
+        if self.kind == "flat":
+            return faiss.vector_to_array(self.index.id_map).astype(np.int64)
+        invlists = faiss.extract_index_ivf(self.index).invlists
+        parts = [
+            faiss.rev_swig_ptr(invlists.get_ids(i), invlists.list_size(i)).copy()
+            for i in range(invlists.nlist)
+            if invlists.list_size(i)
+        ]
+        return np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, dtype=np.int64)
 
     def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
         if self.count == 0 or k <= 0:
@@ -66,14 +106,26 @@ class VectorIndex:
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i != -1]
 
     @classmethod
-    def build(cls, store, model: str, dim: int) -> "VectorIndex":
-        index = cls(dim, model)
-        for ids, matrix in store.iter_vectors(model):
-            index.add(ids, matrix)
+    def build(cls, store, model: str, dim: int, kind: str | None = None) -> "VectorIndex":
+        """The index of every vector the store holds for `model`; exact or IVF by their number."""
+        kind = kind or choose_kind(store.vector_count(model))
+        if kind == "flat":
+            index = cls(dim, model)
+            for ids, matrix in store.iter_vectors(model):
+                index.add(ids, matrix)
+            return index
+        batches = list(store.iter_vectors(model))
+        matrix = np.concatenate([m for _, m in batches])
+        rng = np.random.default_rng(0)
+        sample = matrix[rng.choice(len(matrix), size=min(len(matrix), 40_000), replace=False)]
+        index = cls.ivf(dim, model, sample)
+        index.add(np.concatenate([i for i, _ in batches]), matrix)
         return index
 
     def save(self, path: Path, generation: int) -> None:
-        header = IndexHeader(model=self.model, dim=self.dim, generation=generation, count=self.count)
+        header = IndexHeader(
+            model=self.model, dim=self.dim, generation=generation, count=self.count, kind=self.kind, nprobe=self.nprobe
+        )
         payload = faiss.serialize_index(self.index).tobytes()
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -116,7 +168,6 @@ class VectorIndex:
             faiss_index = faiss.deserialize_index(np.frombuffer(rest[line_end + 1 :], dtype=np.uint8))
         except Exception:  # a damaged file is simply stale: the caller rebuilds
             return None
-        index = cls(header.dim, header.model)
-        index.index = faiss_index
+        index = cls(header.dim, header.model, faiss_index, header.kind, header.nprobe)
         index.generation = header.generation
         return index

@@ -273,3 +273,56 @@ def test_build_from_store(store):
     assert sorted(index.ids().tolist()) == sorted(ids)
     assert index.search(vectors[1], 1)[0][0] == ids[1]
     assert VectorIndex.build(store, "other-model", 8).count == 0
+
+
+def _clustered(rng: np.random.Generator, n: int, dim: int, centers: int = 50) -> np.ndarray:
+    """Vectors around a few centres, as real embeddings are (random ones are the IVF worst case)."""
+    middle = unit_vectors(rng, centers, dim)
+    points = middle[rng.integers(0, centers, n)] + 0.5 / np.sqrt(dim) * rng.standard_normal((n, dim)).astype(np.float32)
+    return (points / np.linalg.norm(points, axis=1, keepdims=True)).astype(np.float32)
+
+
+def test_ivf_recall_against_brute_force(tmp_path):
+    from index.vectors import choose_kind
+
+    rng = np.random.default_rng(3)
+    n, dim = 6000, 32
+    vectors, ids = _clustered(rng, n, dim), chunk_ids(rng, n)
+    index = VectorIndex.ivf(dim, "m", vectors)
+    index.add(ids, vectors)
+    assert index.kind == "ivf" and index.count == n and set(index.ids()) == set(ids)
+    queries = _clustered(rng, 50, dim)
+    recall = []
+    for q in queries:
+        truth = sorted(brute_force(ids, vectors, q).items(), key=lambda kv: -kv[1])[:10]
+        got = {cid for cid, _ in index.search(q, 10)}
+        recall.append(len(got & {cid for cid, _ in truth}) / 10)
+    assert np.mean(recall) >= 0.9
+    removed = ids[:100]
+    index.remove(removed)
+    assert index.count == n - 100 and not set(removed) & set(index.ids())
+    path = tmp_path / INDEX_FILENAME
+    index.save(path, generation=9)
+    loaded = VectorIndex.load(path)
+    assert loaded.kind == "ivf" and loaded.nprobe == index.nprobe and loaded.generation == 9
+    assert loaded.search(queries[0], 10) == index.search(queries[0], 10)
+    assert choose_kind(10) == "flat" and choose_kind(10_000_000) == "ivf"
+
+
+def test_build_chooses_ivf_for_large_collections(store, monkeypatch):
+    import index.vectors as vectors_module
+    from index.store import DocumentRecord
+
+    rng = np.random.default_rng(5)
+    vectors = _clustered(rng, 400, 16)
+    texts = [f"chunk {i}" for i in range(400)]
+    store.save_document(DocumentRecord(
+        source="s", content_hash="h", title="t", date=None, language="en", region=None, url=None, format="txt",
+        pages=None, size_bytes=1, chunk_texts=texts, chunk_pages=[None] * 400, embed_texts=texts,
+        fts_bodies=texts, fts_title="t", line_keys=set(), vectors=vectors, model="m",
+    ))
+    monkeypatch.setattr(vectors_module, "IVF_MIN_VECTORS", 100)
+    index = VectorIndex.build(store, "m", 16)
+    assert index.kind == "ivf" and index.count == 400
+    monkeypatch.setattr(vectors_module, "IVF_MIN_VECTORS", 1000)
+    assert VectorIndex.build(store, "m", 16).kind == "flat"
