@@ -160,7 +160,7 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, qu
     if user is not None and not svc.limiter.allow(user.id):
         await context.bot.send_message(chat_id, text("rate_limited", lang))
         return
-    await context.bot.send_chat_action(chat_id, ChatAction.TYPING)
+    await show_action(context, chat_id, ChatAction.TYPING)
     started = time.perf_counter()
     answer: Answer = await asyncio.to_thread(svc.engine.answer, question)
     latency_ms = int((time.perf_counter() - started) * 1000)
@@ -172,6 +172,14 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, qu
     markup = answer_keyboard(question_id, answer.language) if answer.answered else None
     await send_html(context, chat_id, formatting.pack(formatting.answer_blocks(answer)), markup,
                     reply_to=message.message_id if message and message.chat.type != ChatType.PRIVATE else None)
+
+
+async def show_action(context, chat_id: int, action: str) -> None:
+    """"typing…" is a courtesy: a failure to show it must not cost the user the answer."""
+    try:
+        await context.bot.send_chat_action(chat_id, action)
+    except Exception:
+        log.warning("Could not send a chat action", exc_info=True)
 
 
 def answer_keyboard(question_id: int, lang: str, vote: int | None = None, more_from: int | None = MORE_STEP) -> InlineKeyboardMarkup:
@@ -318,7 +326,7 @@ async def document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if doc.file_size and doc.file_size > TELEGRAM_DOWNLOAD_LIMIT:
         await message.reply_text(text("file_too_big", lang, size=f"{doc.file_size / 1024 / 1024:.1f}"))
         return
-    await context.bot.send_chat_action(message.chat_id, ChatAction.UPLOAD_DOCUMENT)
+    await show_action(context, message.chat_id, ChatAction.UPLOAD_DOCUMENT)
     svc.uploads.mkdir(parents=True, exist_ok=True)
     # Generated names only: the sender's file name never reaches the file system.
     incoming = svc.uploads / f".incoming-{uuid.uuid4().hex}{suffix}"
@@ -480,7 +488,15 @@ async def _post_init(application: Application) -> None:
 def build_application(settings: Settings, engine: Engine, questions: QuestionLog) -> Application:
     if not settings.telegram_token:
         raise ValueError("TELEGRAM_BOT_TOKEN is not set")
-    builder = Application.builder().token(settings.telegram_token).concurrent_updates(True).post_init(_post_init)
+    # A bounded number of updates at once (and HTTP connections to match): with hundreds in flight
+    # the event loop spends its time juggling them and stalls (bench/bot_load.py measured it).
+    builder = (
+        Application.builder()
+        .token(settings.telegram_token)
+        .concurrent_updates(settings.concurrent_updates)
+        .connection_pool_size(settings.concurrent_updates + 8)
+        .post_init(_post_init)
+    )
     if settings.api_base_url:
         builder = builder.base_url(settings.api_base_url).base_file_url(settings.file_base_url)
     application = builder.build()

@@ -65,6 +65,7 @@ class Settings:
     webhook_port: int = 8443
     webhook_secret: str | None = field(default=None, repr=False)
     rate_limit_per_minute: int = 10
+    concurrent_updates: int = 16
     max_question_chars: int = 1000
     log_salt: str | None = field(default=None, repr=False)
     log_retention_days: int | None = None  # None: keep the question log for ever
@@ -109,6 +110,7 @@ class Settings:
             ("INVESTBOT_MAX_FILE_MB", "max_file_mb", int),
             ("INVESTBOT_WEBHOOK_PORT", "webhook_port", int),
             ("INVESTBOT_RATE_LIMIT", "rate_limit_per_minute", int),
+            ("INVESTBOT_CONCURRENT_UPDATES", "concurrent_updates", int),
             ("INVESTBOT_MAX_QUESTION_CHARS", "max_question_chars", int),
             ("INVESTBOT_LOG_RETENTION_DAYS", "log_retention_days", int),
         ):
@@ -135,6 +137,8 @@ class Settings:
             raise SettingsError(f"INVESTBOT_WEBHOOK_PORT={self.webhook_port} must be a port number (1-65535)")
         if self.rate_limit_per_minute <= 0:
             raise SettingsError(f"INVESTBOT_RATE_LIMIT={self.rate_limit_per_minute} must be positive")
+        if not 1 <= self.concurrent_updates <= 256:
+            raise SettingsError(f"INVESTBOT_CONCURRENT_UPDATES={self.concurrent_updates} must be between 1 and 256")
         if self.max_question_chars < 20:
             raise SettingsError(f"INVESTBOT_MAX_QUESTION_CHARS={self.max_question_chars} must be at least 20")
         for name, url in (("TELEGRAM_API_BASE_URL", self.api_base_url), ("INVESTBOT_WEBHOOK_URL", self.webhook_url)):

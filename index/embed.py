@@ -24,8 +24,22 @@ ONNX_MODULES = ("onnxruntime", "optimum.onnxruntime")
 ONNX_INSTALL_HINT = "pip install -c constraints.txt 'sentence-transformers[onnx]'"
 
 
+MODEL_HINT = (
+    "To enable it, run `investbot model pull` on a machine with internet, "
+    "or set INVESTBOT_MODEL to a local model folder."
+)
+
+
 class ModelUnavailable(RuntimeError):
-    """The model is neither a local folder nor in the local cache (or failed to load)."""
+    """The model is neither a local folder nor in the local cache (or failed to load).
+
+    `hint` says what the user can do about it; a backend problem needs another remedy than a
+    missing model.
+    """
+
+    def __init__(self, message: str, hint: str = MODEL_HINT):
+        super().__init__(message)
+        self.hint = hint
 
 
 def prefixes_for(name: str) -> tuple[str, str]:
@@ -86,7 +100,7 @@ def load_embedder(
         raise ModelUnavailable(f"model '{name}' is not in the local cache")
     problem = backend_problem(backend)
     if problem:
-        raise ModelUnavailable(problem)
+        raise ModelUnavailable(problem, hint="")  # the problem text names the remedy
     try:
         from sentence_transformers import SentenceTransformer
 

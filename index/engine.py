@@ -129,10 +129,7 @@ class Engine:
                 embedder = load_embedder(config.model, cache_dir=config.model_cache, backend=config.backend)
                 status = f"Embedding model: {config.model}."
             except ModelUnavailable as exc:
-                status = (
-                    f"Dense search is off: {str(exc).rstrip('.')}. Answering is lexical-only. To enable it, run "
-                    f"`investbot model pull` on a machine with internet, or set INVESTBOT_MODEL to a local model folder."
-                )
+                status = f"Dense search is off: {str(exc).rstrip('.')}. Answering is lexical-only. {exc.hint}".rstrip()
         return cls(store, config, embedder, status)
 
     @property

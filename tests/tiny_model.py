@@ -11,7 +11,9 @@ from collections.abc import Iterable
 from pathlib import Path
 
 
-def build_tiny_model(folder: Path, texts: Iterable[str], dim: int = 32, layers: int = 1, seed: int = 0) -> Path:
+def build_tiny_model(
+    folder: Path, texts: Iterable[str], dim: int = 32, layers: int = 1, seed: int = 0, max_seq_length: int = 256
+) -> Path:
     import torch
     from sentence_transformers import SentenceTransformer
 
@@ -45,7 +47,7 @@ def build_tiny_model(folder: Path, texts: Iterable[str], dim: int = 32, layers: 
         num_attention_heads=max(1, dim // 32), intermediate_size=dim * 2, max_position_embeddings=256,
     )
     BertModel(config).save_pretrained(raw)
-    transformer = models.Transformer(str(raw), max_seq_length=256)
+    transformer = models.Transformer(str(raw), max_seq_length=max_seq_length)
     dimension = getattr(transformer, "get_embedding_dimension", None) or transformer.get_word_embedding_dimension
     pooling = models.Pooling(dimension(), pooling_mode="mean")
     model = SentenceTransformer(modules=[transformer, pooling, models.Normalize()], device="cpu")

@@ -1,0 +1,151 @@
+"""Render bench/run.py results as Markdown (docs/benchmarks.md) and a latency plot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def _ms(d: dict | None) -> str:
+    if not d:
+        return "—"
+    return f"{d['p50']:.1f} / {d['p95']:.1f} / {d['p99']:.1f}"
+
+
+def _mark(ok: bool) -> str:
+    return "met" if ok else "**missed**"
+
+
+def render(results: dict) -> str:
+    from bench.run import TARGETS
+
+    sizes = results["sizes"]
+    out = [
+        "# Benchmarks",
+        "",
+        f"Produced by `python bench/run.py` on {results['date']}, {results['machine']} (the build machine: "
+        "other work may have shared it). Latencies in ms as p50 / p95 / p99 over "
+        "3 rounds of 200 questions (100 English, 100 Russian XQuAD questions planted in the corpus, "
+        "see `bench/corpus.py`). *Cold*: the passage cache emptied before each round; *warm*: the same "
+        "questions again. Hybrid latencies exclude the model's query encoding (reported apart).",
+        "",
+        "## Question → answer, in process",
+        "",
+        "| chunks | lexical, cold | lexical, warm | hybrid (384-d), cold | hybrid, warm | right document first (lexical / hybrid) |",
+        "| ---: | --- | --- | --- | --- | --- |",
+    ]
+    for r in sizes:
+        out.append(
+            f"| {r['chunks']:,} | {_ms(r['answer_lexical_ms'])} | {_ms(r['answer_lexical_warm_ms'])} | "
+            f"{_ms(r.get('answer_hybrid_ms'))} | {_ms(r.get('answer_hybrid_warm_ms'))} | "
+            f"{r['lexical_top1']:.2f} / {r.get('hybrid_top1', float('nan')):.2f} |"
+        )
+    out += [
+        "",
+        "The hybrid model is a randomly initialised 384-d BERT (no real weights can be downloaded here), so "
+        "its *ranking* is noise and the hybrid column measures speed only.",
+        "",
+        "## Lexical search against bm25s (same stems, same stopwords)",
+        "",
+        "| chunks | ours: FTS5 BM25, top 50 | bm25s, top 50 | ours / bm25s per query (p50 / p95) |",
+        "| ---: | --- | --- | --- |",
+    ]
+    for r in sizes:
+        ratio = r["lexical_vs_bm25s"]
+        out.append(f"| {r['chunks']:,} | {_ms(r['lexical_search_ms'])} | {_ms(r['bm25s_ms'])} | {ratio['p50']} / {ratio['p95']} |")
+    out += ["", "## Ingest", "", "| chunks | lexical-only, chunks/s (median / slowest 5 %) | with the 384-d model: all work | non-model work | model encode alone |",
+            "| ---: | --- | --- | --- | --- |"]
+    for r in sizes:
+        h = r.get("ingest_hybrid") or {}
+        out.append(
+            f"| {r['chunks']:,} | {r['ingest_lexical']['chunks_per_s_p50']:,} / {r['ingest_lexical']['chunks_per_s_p5']:,} | "
+            f"{h.get('chunks_per_s', '—')} | {h.get('non_model_chunks_per_s', '—')} | {h.get('model_encode_chunks_per_s', '—')} |"
+        )
+    out += ["", "## FAISS: exact (flat) against IVF", "", "| chunks | flat ms | IVF ms | IVF recall@10 vs flat | nprobe | the engine builds |",
+            "| ---: | --- | --- | --- | --- | --- |"]
+    for r in sizes:
+        f = r.get("faiss") or {}
+        ivf = f.get("ivf") or {}
+        out.append(
+            f"| {r['chunks']:,} | {_ms((f.get('flat') or {}).get('ms'))} | {_ms(ivf.get('ms'))} | "
+            f"{ivf.get('recall@10', '—')} | {ivf.get('nprobe', '—')} | {(r.get('vector_index') or {}).get('kind', '—')} |"
+        )
+    out += ["", "## Memory, disk, whole process", "", "| chunks | peak RSS, MB | store, MB | vectors, MB | `investbot ask` whole process, s (p50 / p95) |",
+            "| ---: | ---: | ---: | ---: | --- |"]
+    for r in sizes:
+        disk = r.get("disk_hybrid") or r["disk_lexical"]
+        out.append(
+            f"| {r['chunks']:,} | {r['peak_rss_mb']:,} | {disk['store_mb']} | {disk['vectors_mb']} | "
+            f"{r['ask_process_s']['p50']} / {r['ask_process_s']['p95']} |"
+        )
+    backends = results.get("backends")
+    if backends:
+        out += ["", "## The model on CPU (torch vs ONNX)", ""]
+        torch = backends.get("torch", {})
+        out.append(f"- torch: {torch.get('passages_per_s', '—')} passages/s; one query {torch.get('query_ms_p50', '—')} ms "
+                   f"(p95 {torch.get('query_ms_p95', '—')}).")
+        onnx = backends.get("onnx", {})
+        out.append(f"- onnx: {onnx.get('error') or str(onnx)}")
+    bot = results.get("bot")
+    if bot:
+        out += ["", "## The bot under load", ""]
+        out.append(f"{bot['users']} users asking {bot['questions_per_user']} questions each at once, through the Bot API "
+                   "stand-in on 127.0.0.1 (same process), the real `Application` with long polling, "
+                   f"{bot.get('concurrent_updates')} updates at a time (`bench/bot_load.py`):")
+        out.append("")
+        r = bot["reply_ms"]
+        stall = bot["loop_stall_ms"]
+        out.append(f"- answered: {bot['complete_replies']} / {bot['questions']} "
+                   f"({bot.get('answers_with_passages', '?')} with passages, {bot.get('not_found_replies', '?')} not found)")
+        out.append(f"- reply time, ms: p50 {r['p50']:.0f}, p95 {r['p95']:.0f}, p99 {r['p99']:.0f} (the burst queues: "
+                   f"{bot['throughput_qps']} questions/s over {bot['wall_seconds']} s)")
+        out.append(f"- event-loop stall, ms: max {stall['max']}, p99 {stall['p99']}; over 100 ms: {stall['over_100ms']}")
+    largest = max(sizes, key=lambda r: r["chunks"])
+    out += ["", "## Targets", "", "| target | figure | |", "| --- | --- | --- |"]
+    lex95 = largest["answer_lexical_ms"]["p95"]
+    out.append(f"| question → answer p95 ≤ 50 ms at {largest['chunks']:,} chunks, lexical | {lex95:.1f} ms (cold) | {_mark(lex95 <= TARGETS['answer_p95_ms'])} |")
+    if largest.get("answer_hybrid_ms"):
+        hyb95 = largest["answer_hybrid_ms"]["p95"]
+        out.append(f"| … hybrid | {hyb95:.1f} ms (cold) | {_mark(hyb95 <= TARGETS['answer_p95_ms'])} |")
+    worst = max(r["lexical_vs_bm25s"]["p50"] for r in sizes)
+    out.append(f"| lexical search within 3× of bm25s per query, every size | median ratio up to {worst}× | {_mark(worst <= TARGETS['lexical_vs_bm25s'])} |")
+    ingest = min(r["ingest_lexical"]["chunks_per_s_p50"] for r in sizes)
+    out.append(f"| ingest non-model work ≥ 2,000 chunks/s | {ingest:,} chunks/s (slowest size, median) | {_mark(ingest >= TARGETS['ingest_chunks_per_s'])} |")
+    ask = largest["ask_process_s"]["p95"]
+    out.append(f"| `investbot ask` ≤ 1.5 s whole process | {ask} s (p95) | {_mark(ask <= TARGETS['ask_process_s'])} |")
+    if bot:
+        stall = bot["loop_stall_ms"]["max"]
+        ok = bot["complete_replies"] == bot["questions"] and stall <= TARGETS["bot_stall_ms"]
+        out.append(f"| bot: 500/500 answered, no stall over 100 ms | {bot['complete_replies']}/{bot['questions']}, "
+                   f"longest stall {stall} ms | {_mark(ok)} |")
+    out += ["", "![latency against corpus size](benchmarks.png)", ""]
+    return "\n".join(out) + "\n"
+
+
+def plot(results: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sizes = results["sizes"]
+    x = [r["chunks"] for r in sizes]
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    series = [
+        ("answer, lexical (ours)", "answer_lexical_ms", "-o"),
+        ("answer, hybrid (ours)", "answer_hybrid_ms", "-s"),
+        ("lexical search (ours, FTS5)", "lexical_search_ms", "--o"),
+        ("bm25s search", "bm25s_ms", "--^"),
+    ]
+    for label, key, style in series:
+        if all(r.get(key) for r in sizes):
+            ax.plot(x, [r[key]["p50"] for r in sizes], style, label=f"{label} p50")
+            ax.plot(x, [r[key]["p95"] for r in sizes], style, alpha=0.35, label=f"{label} p95")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("chunks in the store")
+    ax.set_ylabel("ms per question")
+    ax.set_title("Latency against corpus size (2 cores)")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
