@@ -3,6 +3,7 @@
     python bench/run.py                         # 1k, 10k, 100k chunks; ~30 min on 2 cores
     python bench/run.py --sizes 1000,10000      # a quicker run
     python bench/run.py --no-write              # print only
+    python bench/run.py --model intfloat/multilingual-e5-small   # the real model, where it is cached
 
 Prints a table and writes docs/benchmarks.md and docs/benchmarks.png. Each corpus size runs in its
 own process, so peak memory (RSS) is per size. Every latency is a median / p95 / p99 over repeated
@@ -230,6 +231,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="1000,10000,100000")
     parser.add_argument("--no-model", action="store_true", help="skip everything that needs the tiny model")
+    parser.add_argument(
+        "--model", default=None,
+        help="a real model instead of the tiny one: a local folder, or a name already in the cache "
+        "(e.g. intfloat/multilingual-e5-small after `investbot model pull`)",
+    )
     parser.add_argument("--no-bot", action="store_true", help="skip the Telegram load test")
     parser.add_argument("--no-write", action="store_true", help="print only, do not write docs/")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
@@ -248,7 +254,7 @@ def main() -> None:
 
     results: dict = {"sizes": [], "machine": f"{os.cpu_count()} cores", "date": time.strftime("%Y-%m-%d")}
     with tempfile.TemporaryDirectory(prefix="investbot-bench-") as tmp:
-        model_dir = None if args.no_model else build_model(Path(tmp))
+        model_dir = None if args.no_model else (Path(args.model) if args.model else build_model(Path(tmp)))
         for size in [int(s) for s in args.sizes.split(",")]:
             out = Path(tmp) / f"{size}.json"
             command = [sys.executable, __file__, "--one", str(size), "--out", str(out)]

@@ -10,6 +10,7 @@ import asyncio
 import datetime as dt
 import hashlib
 import logging
+import re
 import time
 import uuid
 from dataclasses import dataclass
@@ -162,14 +163,17 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, qu
         return
     await show_action(context, chat_id, ChatAction.TYPING)
     started = time.perf_counter()
-    answer: Answer = await asyncio.to_thread(svc.engine.answer, question)
+    # One passage more than shown: it tells whether a More button has anything to show.
+    answer: Answer = await asyncio.to_thread(svc.engine.answer, question, MORE_STEP + 1)
     latency_ms = int((time.perf_counter() - started) * 1000)
+    has_more = len(answer.passages) > MORE_STEP
+    answer.passages = answer.passages[:MORE_STEP]
     chat_type = message.chat.type if message else None
     question_id = await asyncio.to_thread(
         svc.questions.record, answer, channel="telegram", latency_ms=latency_ms,
         user_id=user.id if user else None, chat_type=chat_type,
     )
-    markup = answer_keyboard(question_id, answer.language) if answer.answered else None
+    markup = answer_keyboard(question_id, answer.language, more_from=MORE_STEP if has_more else None) if answer.answered else None
     await send_html(context, chat_id, formatting.pack(formatting.answer_blocks(answer)), markup,
                     reply_to=message.message_id if message and message.chat.type != ChatType.PRIVATE else None)
 
@@ -259,8 +263,9 @@ async def more(update: Update, context, question_id: int, shown: int, lang: str)
     if row is None or shown < 0 or shown > 50:
         await query.answer(text("expired", lang))
         return
-    answer = await asyncio.to_thread(svc.engine.answer, row["question"], shown + MORE_STEP)
-    extra = answer.passages[shown:] if answer.answered else []
+    answer = await asyncio.to_thread(svc.engine.answer, row["question"], shown + MORE_STEP + 1)
+    extra = answer.passages[shown : shown + MORE_STEP] if answer.answered else []
+    further = answer.answered and len(answer.passages) > shown + MORE_STEP
     await query.answer(None if extra else text("no_more", lang))
     # The pressed More is used up; an answer's vote buttons stay.
     votes = _has_votes(query.message)
@@ -270,7 +275,7 @@ async def more(update: Update, context, question_id: int, shown: int, lang: str)
     if extra:
         markup = InlineKeyboardMarkup(
             [[InlineKeyboardButton(text("more", lang), callback_data=f"more:{question_id}:{shown + len(extra)}")]]
-        )
+        ) if further else None
         await send_html(context, query.message.chat_id, formatting.pack(formatting.passage_blocks(extra, shown + 1)), markup)
 
 
@@ -286,6 +291,12 @@ async def unsupported(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 
 
 # --- agency staff ---------------------------------------------------------------------------------
+
+
+def safe_file_name(name: str) -> str:
+    """The sender's file name as a label only: no folders, no leading dots, never empty."""
+    base = re.split(r"[\\/]", name)[-1].strip().lstrip(".").strip()
+    return base or "document"
 
 
 def upload_path(uploads: Path, source: str) -> Path:
@@ -317,7 +328,7 @@ async def document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.effective_message
     doc = message.document
     lang = user_language(update)
-    name = doc.file_name or "document"
+    name = safe_file_name(doc.file_name or "")
     suffix = Path(name).suffix.lower()
     if suffix not in SUPPORTED_FORMATS:
         choices = ", ".join(sorted(SUPPORTED_FORMATS))

@@ -258,6 +258,27 @@ def reindex(ctx: Context) -> None:
     click.echo(f"Vector index rebuilt: {index.count} vectors of {engine.embedder.name} ({index.dim} dimensions).")
 
 
+@cli.command()
+@click.option("--repair", is_flag=True, help="Fix what can be fixed: orphans, the search index, vectors.")
+@pass_ctx
+def check(ctx: Context, repair: bool) -> None:
+    """Check that the store and the vector index are consistent (exit status 1 if not)."""
+    engine = ctx.engine(quiet=True)
+    report = engine.check(repair=repair)
+    for name, ids in report["problems"].items():
+        mark = "ok" if not ids else f"{len(ids)} found" + (f" (e.g. {', '.join(map(str, ids[:5]))})" if ids[0] else "")
+        click.echo(f"{'✓' if not ids else '✗'} {name}: {mark}")
+    for name, n in report["fixed"].items():
+        if n:
+            click.echo(f"  repaired — {name}: {n}")
+    docs, chunks = engine.store.document_count(), engine.store.chunk_count()
+    if report["ok"]:
+        click.echo(f"Consistent: {docs} documents, {chunks} chunks ({engine.mode} search).")
+    else:
+        click.echo("Inconsistent." + ("" if repair else " Run `investbot check --repair`."), err=True)
+        sys.exit(1)
+
+
 @cli.group()
 def model() -> None:
     """Manage the embedding model."""

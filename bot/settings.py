@@ -55,6 +55,7 @@ class Settings:
     min_coverage: float = DEFAULT_MIN_COVERAGE
     dense_threshold: float = 0.85
     max_file_mb: int = 50
+    file_timeout_s: float = 120.0
     # Telegram
     telegram_token: str | None = field(default=None, repr=False)
     api_base_url: str | None = None  # e.g. http://127.0.0.1:8081/bot for a self-hosted Bot API server
@@ -108,6 +109,7 @@ class Settings:
             ("INVESTBOT_MIN_COVERAGE", "min_coverage", float),
             ("INVESTBOT_DENSE_THRESHOLD", "dense_threshold", float),
             ("INVESTBOT_MAX_FILE_MB", "max_file_mb", int),
+            ("INVESTBOT_FILE_TIMEOUT", "file_timeout_s", float),
             ("INVESTBOT_WEBHOOK_PORT", "webhook_port", int),
             ("INVESTBOT_RATE_LIMIT", "rate_limit_per_minute", int),
             ("INVESTBOT_CONCURRENT_UPDATES", "concurrent_updates", int),
@@ -133,6 +135,8 @@ class Settings:
             raise SettingsError(f"INVESTBOT_DENSE_THRESHOLD={self.dense_threshold} must be between -1 and 1")
         if self.max_file_mb <= 0:
             raise SettingsError(f"INVESTBOT_MAX_FILE_MB={self.max_file_mb} must be positive")
+        if self.file_timeout_s <= 0:
+            raise SettingsError(f"INVESTBOT_FILE_TIMEOUT={self.file_timeout_s} must be a positive number of seconds")
         if not 0 < self.webhook_port < 65536:
             raise SettingsError(f"INVESTBOT_WEBHOOK_PORT={self.webhook_port} must be a port number (1-65535)")
         if self.rate_limit_per_minute <= 0:
@@ -191,4 +195,5 @@ class Settings:
             min_coverage=self.min_coverage,
             dense_threshold=self.dense_threshold,
             max_file_bytes=self.max_file_mb * 1024 * 1024,
+            file_timeout=self.file_timeout_s,
         )

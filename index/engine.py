@@ -9,8 +9,10 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TypeVar
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +30,7 @@ from .text import detect_language, terms
 from .vectors import INDEX_FILENAME, VectorIndex
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 RRF_K = 60
 CANDIDATES = 50
@@ -52,6 +55,7 @@ class EngineConfig:
     min_coverage: float = answering.DEFAULT_MIN_COVERAGE
     dense_threshold: float = 0.85
     max_file_bytes: int = 50 * 1024 * 1024
+    file_timeout: float = 120.0  # seconds to parse, clean and chunk one file
 
 
 @dataclass
@@ -161,7 +165,7 @@ class Engine:
             if progress:
                 progress(result.path)
 
-        parsed: list[tuple[Path, bytes, ParsedDocument]] = []
+        parsed: list[tuple[Path, bytes, ParsedDocument, float]] = []  # with the seconds its parse took
         batch_hashes: dict[str, Path] = {}
         for path in files:
             try:
@@ -175,7 +179,12 @@ class Engine:
                     done(IngestResult(path, "duplicate", reason=f"same content as {batch_hashes[digest]}"))
                     continue
                 batch_hashes[digest] = path
-                parsed.append((path, data, read_document(path, max_bytes=self.config.max_file_bytes)))
+                started = time.monotonic()
+                doc = run_with_timeout(
+                    lambda p=path: read_document(p, max_bytes=self.config.max_file_bytes),
+                    self.config.file_timeout, self.config.file_timeout,
+                )
+                parsed.append((path, data, doc, time.monotonic() - started))
             except ReadError as exc:
                 done(IngestResult(path, "failed", reason=str(exc)))
             except OSError as exc:
@@ -184,16 +193,18 @@ class Engine:
         # Lines repeated across many documents (site menus, footers) are boilerplate.
         counts = self.store.line_key_counts()
         candidates = {}
-        for path, _, doc in parsed:
+        for path, _, doc, _ in parsed:
             candidates[path] = set().union(set(), *(boilerplate_candidates(p.text) for p in doc.pages))
             for key in candidates[path]:
                 counts[key] = counts.get(key, 0) + 1
         repeated = {key for key, n in counts.items() if n >= REPEATED_LINE_MIN_DOCS}
 
-        for path, data, doc in parsed:
+        for path, data, doc, parse_seconds in parsed:
             try:
                 source = source_of.get(path, str(path))
-                done(self._ingest_one(path, source, data, doc, candidates[path], repeated, overrides or {}))
+                # One time limit per file: what its parse used is not left for cleaning and chunking.
+                budget = max(self.config.file_timeout - parse_seconds, self.config.file_timeout / 10)
+                done(self._ingest_one(path, source, data, doc, candidates[path], repeated, overrides or {}, budget))
             except ReadError as exc:
                 done(IngestResult(path, "failed", reason=str(exc)))
             except Exception as exc:  # one odd file must not stop the others
@@ -216,13 +227,15 @@ class Engine:
 
     def _ingest_one(
         self, path: Path, source: str, data: bytes, doc: ParsedDocument, line_keys: set[str], repeated: set[str],
-        overrides: dict,
+        overrides: dict, budget: float,
     ) -> IngestResult:
-        pages = [(p.number, clean_text(p.text, repeated)) for p in doc.pages]
-        meta = {**doc.meta, **{k: v for k, v in overrides.items() if v}}
-        return self._save(
-            source, hashlib.sha256(data).hexdigest(), len(data), doc.format, pages, meta, line_keys, path=path
-        )
+        def prepare() -> DocumentRecord:
+            pages = [(p.number, clean_text(p.text, repeated)) for p in doc.pages]
+            meta = {**doc.meta, **{k: v for k, v in overrides.items() if v}}
+            return self._prepare(source, hashlib.sha256(data).hexdigest(), len(data), doc.format, pages, meta, line_keys)
+
+        record = run_with_timeout(prepare, budget, self.config.file_timeout)
+        return self._commit(record, path)
 
     def add_text(
         self, source: str, text: str, *, title: str | None = None, date: str | None = None,
@@ -244,6 +257,14 @@ class Engine:
         self, source: str, digest: str, size: int, fmt: str, pages: list[tuple[int | None, str]], meta: dict,
         line_keys: set[str], *, path: Path, index_title: bool = True,
     ) -> IngestResult:
+        record = self._prepare(source, digest, size, fmt, pages, meta, line_keys, index_title=index_title)
+        return self._commit(record, path)
+
+    def _prepare(
+        self, source: str, digest: str, size: int, fmt: str, pages: list[tuple[int | None, str]], meta: dict,
+        line_keys: set[str], *, index_title: bool = True,
+    ) -> DocumentRecord:
+        """Everything up to the database write: pure work that may be given up on a time limit."""
         pages = [(n, t) for n, t in pages if t.strip()]
         full_text = "\n\n".join(t for _, t in pages)
         if not full_text.strip():
@@ -278,10 +299,14 @@ class Engine:
             vectors=vectors,
             model=self.embedder.name if self.embedder else None,
         )
-        existed = self.store.document_by_source(source) is not None
+        return record
+
+    def _commit(self, record: DocumentRecord, path: Path) -> IngestResult:
+        existed = self.store.document_by_source(record.source) is not None
         doc_id, removed, added = self.store.save_document(record)
-        self._apply_to_index(removed, added, vectors)
-        return IngestResult(path, "replaced" if existed else "added", doc_id, title, date, len(chunks))
+        self._apply_to_index(removed, added, record.vectors)
+        status = "replaced" if existed else "added"
+        return IngestResult(path, status, doc_id, record.title, record.date, len(record.chunk_texts))
 
     def remove(self, id_or_source: str) -> dict:
         """Remove a document named by its id or its source; raises KeyError naming what was not found."""
@@ -365,6 +390,33 @@ class Engine:
             index.add(np.asarray(added, dtype=np.int64), vectors)
         index.generation = self.store.generation
         index.save(self.index_path, index.generation)
+
+    # --- consistency -----------------------------------------------------------------------------
+
+    def check(self, repair: bool = False) -> dict:
+        """The store's consistency rules, and the vector index against the store.
+
+        The vector index is derived: it is rebuilt whenever stale, so it is checked after being
+        brought up to date. repair=True removes orphans and half-present documents, rebuilds the
+        search index from the chunks, embeds chunks without vectors and rebuilds the vector index.
+        """
+        fixed: dict[str, int] = {}
+        problems = self.store.check()
+        if repair and any(problems.values()):
+            fixed = self.store.repair(lambda _cid, text, title: (" ".join(terms(text)), " ".join(terms(title))))
+            with self._cache_lock:
+                self._terms_cache.clear()
+            problems = self.store.check()
+        if self.embedder is not None:
+            if repair:
+                fixed["chunks embedded"] = self.sync_vectors()
+            missing = [cid for cid, _ in self.store.chunks_without_vectors(self.embedder.name)]
+            problems["chunks without a vector"] = missing
+            index = self.vector_index(rebuild=repair)
+            stored = {cid for ids, _ in self.store.iter_vectors(self.embedder.name) for cid in ids.tolist()}
+            indexed = set(index.ids().tolist())
+            problems["vector index ids that differ from the stored vectors"] = sorted(stored ^ indexed)
+        return {"problems": problems, "fixed": fixed, "ok": not any(problems.values())}
 
     # --- search and answer -----------------------------------------------------------------------
 
@@ -491,6 +543,31 @@ class _Candidate:
         """Mean coverage of the passage and of its best window: the calibrated answer decision."""
         best = self.analysis.best
         return (self.analysis.cover + best.own) / 2 if best else 0.0
+
+
+def run_with_timeout(work: Callable[[], "T"], seconds: float, limit: float) -> "T":
+    """Run `work` in a daemon thread and give up after `seconds` with a ReadError.
+
+    A pathological file (deeply nested HTML, a huge PDF) must not hold up the files after it. The
+    abandoned thread cannot be killed and finishes in the background; nothing it computes is
+    written, because the database write happens only after this returns.
+    """
+    box: dict = {}
+
+    def target() -> None:
+        try:
+            box["value"] = work()
+        except BaseException as exc:  # handed to the caller below
+            box["error"] = exc
+
+    thread = threading.Thread(target=target, daemon=True, name="investbot-file")
+    thread.start()
+    thread.join(max(seconds, 0.0))
+    if thread.is_alive():
+        raise ReadError(f"took longer than the {limit:.0f} s limit per file (INVESTBOT_FILE_TIMEOUT)")
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
 
 
 def reciprocal_rank_fusion(rankings: Sequence[Sequence[int]], k: int = RRF_K) -> list[tuple[int, float]]:

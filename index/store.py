@@ -436,6 +436,63 @@ class Store:
     def vector_models(self) -> dict[str, int]:
         return {m: n for m, n in self.db.execute("SELECT model, COUNT(*) FROM vectors GROUP BY model")}
 
+    # --- consistency -----------------------------------------------------------------------------
+
+    CHECKS = {
+        "chunks without a search entry": "SELECT id FROM chunks WHERE id NOT IN (SELECT rowid FROM chunks_fts)",
+        "search entries without a chunk": "SELECT rowid FROM chunks_fts WHERE rowid NOT IN (SELECT id FROM chunks)",
+        "vectors without a chunk": "SELECT chunk_id FROM vectors WHERE chunk_id NOT IN (SELECT id FROM chunks)",
+        "chunks without a document": "SELECT id FROM chunks WHERE doc_id NOT IN (SELECT id FROM documents)",
+        "documents with a wrong chunk count": (
+            "SELECT d.id FROM documents d LEFT JOIN (SELECT doc_id, COUNT(*) AS n FROM chunks GROUP BY doc_id) c "
+            "ON c.doc_id = d.id WHERE COALESCE(c.n, 0) != d.chunks"
+        ),
+    }
+
+    def check(self) -> dict[str, list[int]]:
+        """Every consistency rule with the ids that break it (empty lists: all is well)."""
+        problems = {name: [row[0] for row in self.db.execute(sql).fetchall()] for name, sql in self.CHECKS.items()}
+        integrity = self.db.execute("PRAGMA quick_check").fetchone()[0]
+        problems["database integrity"] = [] if integrity == "ok" else [0]
+        try:
+            self.db.execute("INSERT INTO chunks_fts(chunks_fts) VALUES ('integrity-check')")
+            problems["search index integrity"] = []
+        except sqlite3.DatabaseError:
+            problems["search index integrity"] = [0]
+        return problems
+
+    def repair(self, fts_text: Callable[[int, str, str], tuple[str, str]]) -> dict[str, int]:
+        """Remove orphans and half-present documents, and rebuild the search index from the chunks.
+
+        fts_text(chunk id, chunk text, title) gives the (body, title) stems to index: stemming is
+        the engine's business, not the store's.
+        """
+        fixed: dict[str, int] = {}
+        with self._transaction():
+            db = self.db
+            bad_docs = [row[0] for row in db.execute(self.CHECKS["documents with a wrong chunk count"]).fetchall()]
+            for doc_id in bad_docs:
+                self._delete_chunks(doc_id)
+                db.execute("DELETE FROM doc_lines WHERE doc_id = ?", [doc_id])
+                db.execute("DELETE FROM documents WHERE id = ?", [doc_id])
+            fixed["half-present documents removed (ingest them again)"] = len(bad_docs)
+            fixed["orphan vectors removed"] = db.execute(
+                "DELETE FROM vectors WHERE chunk_id NOT IN (SELECT id FROM chunks)"
+            ).rowcount
+            fixed["orphan chunks removed"] = db.execute(
+                "DELETE FROM chunks WHERE doc_id NOT IN (SELECT id FROM documents)"
+            ).rowcount
+            db.execute("DELETE FROM chunks_fts")
+            rows = db.execute(
+                "SELECT c.id, c.text, d.title FROM chunks c JOIN documents d ON d.id = c.doc_id"
+            ).fetchall()
+            for chunk_id, text, title in rows:
+                body, title_terms = fts_text(chunk_id, text, title)
+                db.execute("INSERT INTO chunks_fts (rowid, body, title) VALUES (?, ?, ?)", [chunk_id, body, title_terms])
+            fixed["search entries rebuilt"] = len(rows)
+            self._bump_generation()
+        return fixed
+
     # --- question log ----------------------------------------------------------------------------
 
     def log_question(self, entry: dict) -> int:
