@@ -139,7 +139,9 @@ def render(results: dict) -> str:
         hyb95 = largest["answer_hybrid_ms"]["p95"]
         out.append(f"| … hybrid | {hyb95:.1f} ms (cold) | {_mark(hyb95 <= TARGETS['answer_p95_ms'])} |")
     worst = max(r["lexical_vs_bm25s"]["p50"] for r in sizes)
-    out.append(f"| lexical search within 3× of bm25s per query, every size | median ratio up to {worst}× | {_mark(worst <= TARGETS['lexical_vs_bm25s'])} |")
+    worst95 = max(r["lexical_vs_bm25s"]["p95"] for r in sizes)
+    out.append(f"| lexical search within 3× of bm25s per query, every size | per-query ratio up to {worst}× (median), "
+               f"{worst95}× (p95) | {_mark(worst95 <= TARGETS['lexical_vs_bm25s'])} |")
     ingest = min(r["ingest_lexical"]["chunks_per_s_p50"] for r in sizes)
     out.append(f"| ingest non-model work ≥ 2,000 chunks/s | {ingest:,} chunks/s (slowest size, median) | {_mark(ingest >= TARGETS['ingest_chunks_per_s'])} |")
     ask = largest["ask_process_s"]["p95"]

@@ -270,10 +270,11 @@ def main() -> None:
             print("model backends …", file=sys.stderr, flush=True)
             results["backends"] = measure_backends(model_dir, [d.text for d in build_corpus(1000).docs[:500]])
     if not args.no_bot:
-        from bench.bot_load import run_bot_load
-
+        # Its own process, like each size: a quiet interpreter (no models, no leftovers to collect).
         print("bot load …", file=sys.stderr, flush=True)
-        results["bot"] = run_bot_load()
+        done = subprocess.run([sys.executable, str(ROOT / "bench" / "bot_load.py")], capture_output=True, text=True,
+                              check=True)
+        results["bot"] = json.loads(done.stdout)
 
     from bench.report import render
 

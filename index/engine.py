@@ -35,7 +35,12 @@ T = TypeVar("T")
 RRF_K = 60
 CANDIDATES = 50
 MAX_QUERY_TERMS = 64
-RERANK = 20  # candidates whose sentences are read to pick the answering passage
+RERANK = 10  # candidates whose sentences are read to pick the answering passage
+# In a large collection, stems found in more than this share of chunks are left out of the FTS5
+# query: they cost the longest posting lists and barely move BM25 (they still count in the
+# re-ranking). Measured at 100k chunks: same right-first share, a third less latency.
+COMMON_TERM_SHARE = 0.1
+COMMON_TERM_MIN_CHUNKS = 20_000
 # Re-ranking weights, chosen on XQuAD (every other question, en and ru): search rank as a prior,
 # the passage's coverage, and twice its best answer window.
 RANK_PRIOR = 0.1
@@ -434,6 +439,15 @@ class Engine:
         forms = list(dict.fromkeys(f for forms in alternatives.values() for f in sorted(forms)))
         return alternatives, forms
 
+    def _selective(self, stems: list[str]) -> list[str]:
+        """The stems worth a posting-list walk (see COMMON_TERM_SHARE); all of them in small stores."""
+        n = self.store.chunk_count()
+        if n < COMMON_TERM_MIN_CHUNKS or len(stems) < 2:
+            return stems
+        df = self.store.term_document_frequencies(stems)
+        kept = [t for t in stems if df.get(t, 0) <= COMMON_TERM_SHARE * n]
+        return kept or sorted((t for t in stems if df.get(t, 0)), key=lambda t: df[t])[:2]
+
     def search(self, question: str, k: int = 10) -> list[tuple[int, float]]:
         """Chunk ids with scores, best first: BM25 alone, or fused with dense ranks (RRF)."""
         return self._search(question, k, self._query(question)[1])[0]
@@ -442,7 +456,7 @@ class Engine:
         self, question: str, k: int, query_terms: list[str], query_vector: np.ndarray | None = None
     ) -> tuple[list[tuple[int, float]], dict[int, float]]:
         """Also returns the dense cosine scores, which the answer decision uses."""
-        lexical = self.store.lexical_search(query_terms, max(CANDIDATES, k))
+        lexical = self.store.lexical_search(self._selective(query_terms), max(CANDIDATES, k))
         index = self.vector_index()
         if index is None or index.count == 0:
             return lexical[:k], {}
