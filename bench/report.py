@@ -33,8 +33,17 @@ Profiled with pyinstrument on the 2k–10k corpora.
   crash-safety promise (docs/reliability.md), so it stays. Reaching 2,000 chunks/s would take
   writing several documents per transaction and cleaning in parallel worker processes; not done.
 - **Lexical search against bm25s.** FTS5 scores every chunk that holds any query stem; bm25s
-  works on a precomputed sparse matrix in numpy and is faster on common words. The ratio grows
-  with the corpus because common stems match more chunks.
+  works on a precomputed sparse matrix in numpy and is faster on common words. The median ratio
+  stays near 2×, but questions made of common words are up to 27× slower at 100k (p95): their
+  posting lists are long. Fixed in part: above 20,000 chunks the engine leaves stems found in
+  more than a tenth of the chunks out of the FTS5 query (same right-first share at 100k, a third
+  less latency), and re-reads 10 candidates instead of 20 (same XQuAD figures).
+- **What remains at 100k chunks.** The FTS5 query itself (p50 ≈ 30–40 ms, p95 ≈ 100 ms) is most
+  of an answer's time, and the cold p95/p99 include first reads of a 0.9 GB store. Meeting 50 ms
+  at p95 would need a lexical index kept in memory and derived from SQLite, as FAISS is; not done.
+  `investbot ask` as a whole process takes 0.6–0.8 s warm (0.6 s of it is imports); its p95 of
+  3.3 s at 100k comes from the operating system's cache missing the freshly written store (a cold
+  first run measured apart: 1.9 s).
 - **The bot.** With every update handled at once (PTB's `concurrent_updates(True)`, 256), a burst
   of 500 questions stalled the event loop for up to 0.7 s: hundreds of ready callbacks in HTTP
   client code, not a blocking call. Now 16 updates at a time with a matching connection pool

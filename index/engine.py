@@ -439,9 +439,8 @@ class Engine:
         forms = list(dict.fromkeys(f for forms in alternatives.values() for f in sorted(forms)))
         return alternatives, forms
 
-    def _selective(self, stems: list[str]) -> list[str]:
+    def _selective(self, stems: list[str], n: int) -> list[str]:
         """The stems worth a posting-list walk (see COMMON_TERM_SHARE); all of them in small stores."""
-        n = self.store.chunk_count()
         if n < COMMON_TERM_MIN_CHUNKS or len(stems) < 2:
             return stems
         df = self.store.term_document_frequencies(stems)
@@ -450,13 +449,14 @@ class Engine:
 
     def search(self, question: str, k: int = 10) -> list[tuple[int, float]]:
         """Chunk ids with scores, best first: BM25 alone, or fused with dense ranks (RRF)."""
-        return self._search(question, k, self._query(question)[1])[0]
+        return self._search(question, k, self._query(question)[1], n_chunks=self.store.chunk_count())[0]
 
     def _search(
-        self, question: str, k: int, query_terms: list[str], query_vector: np.ndarray | None = None
+        self, question: str, k: int, query_terms: list[str], query_vector: np.ndarray | None = None,
+        *, n_chunks: int,
     ) -> tuple[list[tuple[int, float]], dict[int, float]]:
         """Also returns the dense cosine scores, which the answer decision uses."""
-        lexical = self.store.lexical_search(self._selective(query_terms), max(CANDIDATES, k))
+        lexical = self.store.lexical_search(self._selective(query_terms, n_chunks), max(CANDIDATES, k))
         index = self.vector_index()
         if index is None or index.count == 0:
             return lexical[:k], {}
@@ -487,12 +487,11 @@ class Engine:
     def _analyse(self, question: str, k: int, query_vector: np.ndarray | None = None) -> list["_Candidate"]:
         """Candidates from search(), re-ordered by how well their best sentences answer."""
         alternatives, all_forms = self._query(question)
-        hits, dense = self._search(question, max(k, RERANK), all_forms, query_vector)
+        n_chunks = self.store.chunk_count()  # once per question: COUNT(*) is not free on 100k rows
+        hits, dense = self._search(question, max(k, RERANK), all_forms, query_vector, n_chunks=n_chunks)
         chunks = self.store.chunks([cid for cid, _ in hits])
         hits = [(cid, s) for cid, s in hits if cid in chunks]
-        weights = answering.idf_weights(
-            alternatives, self.store.term_document_frequencies(all_forms), self.store.chunk_count()
-        )
+        weights = answering.idf_weights(alternatives, self.store.term_document_frequencies(all_forms), n_chunks)
         profile = answering.QuestionProfile.build(question, weights, alternatives)
         ranked = []
         for rank, (cid, _) in enumerate(hits):
