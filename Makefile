@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PIP := $(BIN)/pip install --quiet -c constraints.txt
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test eval clean
+.PHONY: setup run test eval bench clean
 
 setup: $(STAMP)
 
@@ -24,6 +24,10 @@ test: setup
 
 eval: setup
 	$(BIN)/investbot eval
+
+bench: setup
+	$(PIP) -e '.[model,test,bench]'
+	$(BIN)/python bench/run.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache

@@ -1,6 +1,6 @@
 """The benchmarks: speed, memory and scale, side by side with bm25s and FAISS flat search.
 
-    python bench/run.py                         # 1k, 10k, 100k chunks; ~30 min on 2 cores
+    python bench/run.py                         # 1k, 10k, 100k chunks; ~20 min on 2 cores
     python bench/run.py --sizes 1000,10000      # a quicker run
     python bench/run.py --no-write              # print only
     python bench/run.py --model intfloat/multilingual-e5-small   # the real model, where it is cached
