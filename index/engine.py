@@ -480,10 +480,6 @@ class Engine:
                 self._terms_cache.popitem(last=False)
         return value
 
-    def rank(self, question: str, k: int = 10) -> list[tuple[int, float]]:
-        """search(), then the candidates re-ordered by how well they answer (see answer())."""
-        return [(item.chunk_id, item.score) for item in self._analyse(question, k)][:k]
-
     def _analyse(self, question: str, k: int, query_vector: np.ndarray | None = None) -> list["_Candidate"]:
         """Candidates from search(), re-ordered by how well their best sentences answer."""
         alternatives, all_forms = self._query(question)
