@@ -439,11 +439,11 @@ class Engine:
         forms = list(dict.fromkeys(f for forms in alternatives.values() for f in sorted(forms)))
         return alternatives, forms
 
-    def _selective(self, stems: list[str], n: int) -> list[str]:
+    def _selective(self, stems: list[str], n: int, df: Mapping[str, int] | None = None) -> list[str]:
         """The stems worth a posting-list walk (see COMMON_TERM_SHARE); all of them in small stores."""
         if n < COMMON_TERM_MIN_CHUNKS or len(stems) < 2:
             return stems
-        df = self.store.term_document_frequencies(stems)
+        df = self.store.term_document_frequencies(stems) if df is None else df
         kept = [t for t in stems if df.get(t, 0) <= COMMON_TERM_SHARE * n]
         return kept or sorted((t for t in stems if df.get(t, 0)), key=lambda t: df[t])[:2]
 
@@ -453,10 +453,10 @@ class Engine:
 
     def _search(
         self, question: str, k: int, query_terms: list[str], query_vector: np.ndarray | None = None,
-        *, n_chunks: int,
+        *, n_chunks: int, df: Mapping[str, int] | None = None,
     ) -> tuple[list[tuple[int, float]], dict[int, float]]:
         """Also returns the dense cosine scores, which the answer decision uses."""
-        lexical = self.store.lexical_search(self._selective(query_terms, n_chunks), max(CANDIDATES, k))
+        lexical = self.store.lexical_search(self._selective(query_terms, n_chunks, df), max(CANDIDATES, k))
         index = self.vector_index()
         if index is None or index.count == 0:
             return lexical[:k], {}
@@ -483,11 +483,13 @@ class Engine:
     def _analyse(self, question: str, k: int, query_vector: np.ndarray | None = None) -> list["_Candidate"]:
         """Candidates from search(), re-ordered by how well their best sentences answer."""
         alternatives, all_forms = self._query(question)
-        n_chunks = self.store.chunk_count()  # once per question: COUNT(*) is not free on 100k rows
-        hits, dense = self._search(question, max(k, RERANK), all_forms, query_vector, n_chunks=n_chunks)
+        # Once per question, shared by query pruning and the IDF weights (both cost on 100k rows).
+        n_chunks = self.store.chunk_count()
+        df = self.store.term_document_frequencies(all_forms)
+        hits, dense = self._search(question, max(k, RERANK), all_forms, query_vector, n_chunks=n_chunks, df=df)
         chunks = self.store.chunks([cid for cid, _ in hits])
         hits = [(cid, s) for cid, s in hits if cid in chunks]
-        weights = answering.idf_weights(alternatives, self.store.term_document_frequencies(all_forms), n_chunks)
+        weights = answering.idf_weights(alternatives, df, n_chunks)
         profile = answering.QuestionProfile.build(question, weights, alternatives)
         ranked = []
         for rank, (cid, _) in enumerate(hits):
