@@ -91,7 +91,7 @@ def run_size(size: int, model_dir: Path | None, workdir: Path) -> dict:
     def answer_latencies(eng, vectors=None) -> tuple[dict, dict, float]:
         cold, warm, found = [], [], 0
         for round_ in range(ROUNDS):
-            eng._terms_cache.clear()  # cold: no passage seen before
+            eng.retriever.clear_cache()  # cold: no passage seen before
             for i, q in enumerate(questions):
                 t0 = time.perf_counter()
                 answer = eng.answer(q, query_vector=None if vectors is None else vectors[i])
@@ -115,7 +115,7 @@ def run_size(size: int, model_dir: Path | None, workdir: Path) -> dict:
     ours, theirs, ratios = [], [], []
     for _ in range(ROUNDS):
         for q in questions:
-            forms = engine._query(q)[1]
+            forms = engine.retriever.query(q)[1]
             t0 = time.perf_counter()
             engine.store.lexical_search(forms, 50)
             a = (time.perf_counter() - t0) * 1000

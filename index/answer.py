@@ -1,9 +1,11 @@
-"""Extractive answers: which sentences answer the question, and whether anything does.
+"""Extractive answers: which sentences of a passage answer the question, and the result types.
 
-The decision to answer rests on how much of the question's information (IDF-weighted stems) a
-passage and its best sentences cover. Rare question words that no document contains (a "cake" in
-an investment corpus) weigh most, so off-topic questions fall below the threshold even when their
-common words match. The threshold is calibrated on data (docs/quality.md).
+How much of the question's information (IDF-weighted stems) a passage and its best sentences cover
+is what the answer decision (scoring.py) rests on. Rare question words that no document contains
+(a "cake" in an investment corpus) weigh most, so off-topic questions fall below the threshold even
+when their common words match. This module holds the mechanics (profiles, sentences, windows); the
+credits they give are `scoring.Weights`, so tuning happens in one file. `Answer` and `Passage` are
+what the application receives.
 """
 
 from __future__ import annotations
@@ -13,16 +15,8 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 
+from .scoring import DEFAULT_WEIGHTS, Weights
 from .text import STOPWORDS, split_sentences, stem_word, terms, words
-
-# Calibrated by bench/calibrate.py on XQuAD half A (en+ru): the lowest threshold at which at most 5%
-# of questions about topics the corpus does not cover get an answer; see docs/quality.md.
-DEFAULT_MIN_COVERAGE = 0.44
-STEM_ONLY_CREDIT = 0.75
-PHRASE_CREDIT = 0.5
-WINDOW_COST = 0.05
-NEIGHBOUR_CREDIT = 0.5
-NUMBER_BONUS = 0.15
 
 # Questions whose answer is a quantity, or a date: the sentence that answers holds a number.
 _COUNT_QUESTION_RE = re.compile(
@@ -162,15 +156,17 @@ class SentenceTerms:
         return cls(text, order, frozenset(content), frozenset(stems), frozenset(zip(stems, stems[1:])), kinds)
 
 
-def sentence_hits(profile: QuestionProfile, sentence: SentenceTerms) -> tuple[dict[str, float], dict[int, float]]:
-    """Which question concepts a sentence holds (1 for the question's own word, STEM_ONLY_CREDIT for
+def sentence_hits(
+    profile: QuestionProfile, sentence: SentenceTerms, weights: Weights = DEFAULT_WEIGHTS
+) -> tuple[dict[str, float], dict[int, float]]:
+    """Which question concepts a sentence holds (1 for the question's own word, stem_only_credit for
     another form or a translation: "industry" for "industrial"), and which question phrases."""
     hits: dict[str, float] = {}
     for stem in sentence.stems:
         for concept in profile.concepts_of.get(stem, ()):
             # The question's own word (any of its forms stems to the concept itself) earns full credit.
             exact = stem == concept and not profile.forms.get(concept, set()).isdisjoint(sentence.words)
-            credit = 1.0 if exact else STEM_ONLY_CREDIT
+            credit = 1.0 if exact else weights.stem_only_credit
             if credit > hits.get(concept, 0.0):
                 hits[concept] = credit
     phrases = dict(profile.phrase_of[pair] for pair in sentence.pairs if pair in profile.phrase_of)
@@ -178,7 +174,9 @@ def sentence_hits(profile: QuestionProfile, sentence: SentenceTerms) -> tuple[di
 
 
 def window_coverage(
-    profile: QuestionProfile, hits: Sequence[tuple[dict[str, float], dict[int, float]]]
+    profile: QuestionProfile,
+    hits: Sequence[tuple[dict[str, float], dict[int, float]]],
+    weights: Weights = DEFAULT_WEIGHTS,
 ) -> float:
     """Coverage of a few adjacent sentences (their sentence_hits): the question's IDF mass they hold,
     plus a bonus for question phrases found intact ("industrial parks")."""
@@ -195,7 +193,7 @@ def window_coverage(
             phrases.update(p)
     got = sum(profile.weights[c] * credit for c, credit in concepts.items())
     phrase = sum(phrases.values())  # keyed by the question's bigram: each counts once
-    return min(1.0, (got + PHRASE_CREDIT * phrase) / profile.total)
+    return min(1.0, (got + weights.phrase_credit * phrase) / profile.total)
 
 
 @dataclass
@@ -234,7 +232,9 @@ class PassageTerms:
         return cls(sentences, frozenset(stems))
 
 
-def analyse_passage(profile: QuestionProfile, index: int, passage: PassageTerms) -> PassageAnalysis:
+def analyse_passage(
+    profile: QuestionProfile, index: int, passage: PassageTerms, weights: Weights = DEFAULT_WEIGHTS
+) -> PassageAnalysis:
     """Find the passage's best answer window.
 
     A neighbour joins the best sentence only when it adds question information the sentence
@@ -247,19 +247,21 @@ def analyse_passage(profile: QuestionProfile, index: int, passage: PassageTerms)
     best: Window | None = None
     if cover <= 0:
         return PassageAnalysis(index, cover, None)
-    hits = [sentence_hits(profile, s) for s in sentences]
-    core_own = [window_coverage(profile, [h]) for h in hits]
+    hits = [sentence_hits(profile, s, weights) for s in sentences]
+    core_own = [window_coverage(profile, [h], weights) for h in hits]
     for i, core in enumerate(sentences):
         if core_own[i] <= 0:
             continue
-        bonus = NUMBER_BONUS if profile.wants in core.numbers else 0.0
+        bonus = weights.number_bonus if profile.wants in core.numbers else 0.0
         for lo, hi in ((i, i + 1), (i - 1, i + 1), (i, i + 2), (i - 1, i + 2)):
             if lo < 0 or hi > len(sentences):
                 continue
             window = list(sentences[lo:hi])
-            own = window_coverage(profile, hits[lo:hi]) if hi - lo > 1 else core_own[i]
+            own = window_coverage(profile, hits[lo:hi], weights) if hi - lo > 1 else core_own[i]
             # Neighbours count half: the answer must stand mainly in its core sentence.
-            score = core_own[i] + NEIGHBOUR_CREDIT * (own - core_own[i]) - WINDOW_COST * (hi - lo - 1) + bonus
+            score = (
+                core_own[i] + weights.neighbour_credit * (own - core_own[i]) - weights.window_cost * (hi - lo - 1) + bonus
+            )
             if best is None or score > best.score + 1e-9:
                 best = Window(window, own, score)
     return PassageAnalysis(index, cover, best)

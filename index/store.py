@@ -1,14 +1,14 @@
 """The SQLite store: the one module that owns the database file.
 
-SQLite is the source of truth for documents, chunks, their vectors and (later) the question log;
-everything else (the FAISS index) is derived from it and can be rebuilt. Writes that belong together
-happen in one transaction, so a reader never sees half a document.
+SQLite is the source of truth for documents, chunks and their vectors; everything else (the FAISS
+index) is derived from it and can be rebuilt. Writes that belong together happen in one transaction,
+so a reader never sees half a document. The bot's question log shares the file but owns its tables,
+through its own migration set, `transaction()` and `apply_migrations()`; no question-log SQL is here.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -18,14 +18,25 @@ from pathlib import Path
 import numpy as np
 import sqlite_utils
 
+from index.migrations import MigrationSet, run_script
+
 DB_FILENAME = "investbot.db"
 
 
-def _migration_1(db: sqlite_utils.Database) -> None:
-    _run_script(
+MIGRATIONS = MigrationSet("documents")
+
+
+@MIGRATIONS("documents")
+def _documents_schema(db: sqlite_utils.Database) -> None:
+    """Documents, chunks, vectors, the FTS5 index, boilerplate line keys and meta.
+
+    IF NOT EXISTS everywhere: a database made before migration sets already holds these tables
+    (recorded as number 1 in the old `migrations` table) and must keep its content.
+    """
+    run_script(
         db,
         """
-        CREATE TABLE documents (
+        CREATE TABLE IF NOT EXISTS documents (
             id INTEGER PRIMARY KEY AUTOINCREMENT,
             source TEXT NOT NULL UNIQUE,
             content_hash TEXT NOT NULL,
@@ -40,8 +51,8 @@ def _migration_1(db: sqlite_utils.Database) -> None:
             size_bytes INTEGER NOT NULL,
             ingested_at TEXT NOT NULL
         );
-        CREATE INDEX documents_content_hash ON documents(content_hash);
-        CREATE TABLE chunks (
+        CREATE INDEX IF NOT EXISTS documents_content_hash ON documents(content_hash);
+        CREATE TABLE IF NOT EXISTS chunks (
             id INTEGER PRIMARY KEY AUTOINCREMENT,
             doc_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
             position INTEGER NOT NULL,
@@ -50,78 +61,31 @@ def _migration_1(db: sqlite_utils.Database) -> None:
             embed_text TEXT NOT NULL,
             UNIQUE (doc_id, position)
         );
-        CREATE TABLE vectors (
+        CREATE TABLE IF NOT EXISTS vectors (
             chunk_id INTEGER PRIMARY KEY REFERENCES chunks(id) ON DELETE CASCADE,
             model TEXT NOT NULL,
             dim INTEGER NOT NULL,
             vector BLOB NOT NULL
         );
-        CREATE VIRTUAL TABLE chunks_fts USING fts5(
+        CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
             body, title, tokenize = 'unicode61 remove_diacritics 0'
         );
-        CREATE VIRTUAL TABLE chunks_fts_vocab USING fts5vocab(chunks_fts, 'row');
-        CREATE TABLE doc_lines (
+        CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts_vocab USING fts5vocab(chunks_fts, 'row');
+        CREATE TABLE IF NOT EXISTS doc_lines (
             doc_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
             key TEXT NOT NULL,
             PRIMARY KEY (doc_id, key)
         );
-        CREATE INDEX doc_lines_key ON doc_lines(key);
-        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
-        """
-    )
-
-
-def _run_script(db: sqlite_utils.Database, script: str) -> None:
-    """Statement by statement: executescript() would COMMIT the migration's transaction early."""
-    for statement in script.split(";"):
-        if statement.strip():
-            db.execute(statement)
-
-
-def _migration_2(db: sqlite_utils.Database) -> None:
-    """The question log: what was asked, what was answered, the feedback. No names, no raw ids."""
-    _run_script(
-        db,
-        """
-        CREATE TABLE questions (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            asked_at TEXT NOT NULL,
-            channel TEXT NOT NULL,
-            user_hash TEXT,
-            chat_type TEXT,
-            language TEXT,
-            question TEXT NOT NULL,
-            answered INTEGER NOT NULL,
-            answer TEXT,
-            top_score REAL,
-            doc_ids TEXT NOT NULL DEFAULT '[]',
-            latency_ms INTEGER,
-            feedback INTEGER CHECK (feedback IN (-1, 1)),
-            feedback_at TEXT
-        );
-        CREATE INDEX questions_asked_at ON questions(asked_at);
-        CREATE INDEX questions_answered ON questions(answered, asked_at)
+        CREATE INDEX IF NOT EXISTS doc_lines_key ON doc_lines(key);
+        CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)
         """,
     )
 
 
-def _migration_3(db: sqlite_utils.Database) -> None:
-    """Unanswered questions grouped into topics (the gaps), recomputed by the review tools."""
-    _run_script(
-        db,
-        """
-        CREATE TABLE gap_topics (
-            question_id INTEGER PRIMARY KEY REFERENCES questions(id) ON DELETE CASCADE,
-            topic INTEGER NOT NULL,
-            label TEXT NOT NULL
-        );
-        CREATE INDEX gap_topics_topic ON gap_topics(topic)
-        """,
-    )
-
-
-# Numbered migrations: append, never edit a released one.
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1, _migration_2, _migration_3]
+@MIGRATIONS("drop global migrations table")
+def _drop_global_migrations(db: sqlite_utils.Database) -> None:
+    """The single numbered sequence of v0.1 is superseded by the per-owner sets in `_migrations`."""
+    db.execute("DROP TABLE IF EXISTS migrations")
 
 
 @dataclass
@@ -159,7 +123,7 @@ class Store:
         self.migrate()
 
     @classmethod
-    def in_dir(cls, data_dir: Path) -> "Store":
+    def in_dir(cls, data_dir: Path) -> Store:
         return cls(Path(data_dir) / DB_FILENAME)
 
     # --- connection ------------------------------------------------------------------------------
@@ -182,23 +146,27 @@ class Store:
             db.conn.close()
             self._local.db = None
 
-    def _transaction(self):
+    def transaction(self) -> _Transaction:
+        """A write transaction (BEGIN IMMEDIATE), serialised across this process's threads.
+
+        Public so other owners of tables in the same file (the bot's question log) write the same way.
+        """
         return _Transaction(self.db.conn, self._write_lock)
 
-    def migrate(self) -> None:
-        db = self.db
-        with self._transaction():
-            db.execute("CREATE TABLE IF NOT EXISTS migrations (number INTEGER PRIMARY KEY, applied_at TEXT)")
-            done = {row[0] for row in db.execute("SELECT number FROM migrations").fetchall()}
-            for number, migration in enumerate(MIGRATIONS, start=1):
-                if number in done:
-                    continue
-                migration(db)
-                db.execute("INSERT INTO migrations VALUES (?, ?)", [number, _now()])
+    _transaction = transaction
+
+    def apply_migrations(self, migration_set: MigrationSet) -> list[str]:
+        """Run the set's pending migrations in one write transaction; returns the names that ran."""
+        with self.transaction():
+            return migration_set.apply(self.db)
+
+    def migrate(self) -> list[str]:
+        return self.apply_migrations(MIGRATIONS)
 
     @property
     def schema_version(self) -> int:
-        return self.db.execute("SELECT COALESCE(MAX(number), 0) FROM migrations").fetchone()[0]
+        """How many of the library's own migrations this database has had."""
+        return len(MIGRATIONS.applied(self.db))
 
     # --- meta ------------------------------------------------------------------------------------
 
@@ -276,8 +244,11 @@ class Store:
                 "ingested_at": _now(),
             }
             removed: list[int] = []
+            kept_vectors: dict[str, tuple] = {}
             if old:
                 doc_id = old[0]
+                if record.vectors is None:
+                    kept_vectors = self._vectors_by_embed_text(doc_id)
                 removed = self._delete_chunks(doc_id)
                 db.execute("DELETE FROM doc_lines WHERE doc_id = ?", [doc_id])
                 assignments = ", ".join(f"{key} = ?" for key in values)
@@ -305,6 +276,16 @@ class Store:
                 )
             if record.vectors is not None:
                 self._put_vectors(new_ids, record.vectors, record.model)
+            elif kept_vectors:
+                # An edited document keeps the vectors of its unchanged chunks: embedding is slow.
+                db.conn.executemany(
+                    "INSERT INTO vectors (chunk_id, model, dim, vector) VALUES (?, ?, ?, ?)",
+                    [
+                        (chunk_id, *kept_vectors[text])
+                        for chunk_id, text in zip(new_ids, record.embed_texts, strict=True)
+                        if text in kept_vectors
+                    ],
+                )
             db.conn.executemany(
                 "INSERT OR IGNORE INTO doc_lines (doc_id, key) VALUES (?, ?)",
                 [(doc_id, key) for key in record.line_keys],
@@ -320,6 +301,14 @@ class Store:
             self.db.execute("DELETE FROM documents WHERE id = ?", [doc_id])
             self._bump_generation()
         return removed
+
+    def _vectors_by_embed_text(self, doc_id: int) -> dict[str, tuple]:
+        rows = self.db.execute(
+            "SELECT c.embed_text, v.model, v.dim, v.vector FROM chunks c JOIN vectors v ON v.chunk_id = c.id "
+            "WHERE c.doc_id = ?",
+            [doc_id],
+        ).fetchall()
+        return {row[0]: tuple(row[1:]) for row in rows}
 
     def _delete_chunks(self, doc_id: int) -> list[int]:
         db = self.db
@@ -401,17 +390,52 @@ class Store:
             self._put_vectors(chunk_ids, vectors, model)
             self._bump_generation()
 
-    def chunks_without_vectors(self, model: str, limit: int | None = None) -> list[tuple[int, str]]:
-        """Chunks that have no vector from `model` (new chunks, or vectors of an older model)."""
+    def chunks_without_vectors(
+        self, model: str, limit: int | None = None, among: Sequence[int] | None = None
+    ) -> list[tuple[int, str]]:
+        """(id, embed text) of chunks that have no vector from `model` (new chunks, or vectors of an
+        older model), in id order; `among` restricts the answer to those chunk ids."""
+        if among is None:
+            return self._without_vectors(model, "", [], limit)
+        found: list[tuple[int, str]] = []
+        for batch in _batches(sorted(among), 500):
+            found += self._without_vectors(model, f"AND c.id IN ({','.join('?' * len(batch))})", batch, None)
+        return found[:limit] if limit else found
+
+    def _without_vectors(self, model: str, condition: str, params: list, limit: int | None) -> list[tuple[int, str]]:
         sql = (
             "SELECT c.id, c.embed_text FROM chunks c LEFT JOIN vectors v ON v.chunk_id = c.id "
-            "WHERE v.chunk_id IS NULL OR v.model != ? ORDER BY c.id"
+            f"WHERE (v.chunk_id IS NULL OR v.model != ?) {condition} ORDER BY c.id"
         )
-        params: list = [model]
+        args = [model, *params]
         if limit:
             sql += " LIMIT ?"
-            params.append(limit)
-        return [(row[0], row[1]) for row in self.db.execute(sql, params).fetchall()]
+            args.append(limit)
+        return [(row[0], row[1]) for row in self.db.execute(sql, args).fetchall()]
+
+    def missing_vector_count(self, model: str) -> int:
+        """How many chunks chunks_without_vectors(model) would return: the total of a progress bar."""
+        return self.db.execute(
+            "SELECT COUNT(*) FROM chunks c LEFT JOIN vectors v ON v.chunk_id = c.id "
+            "WHERE v.chunk_id IS NULL OR v.model != ?",
+            [model],
+        ).fetchone()[0]
+
+    def vectors_of(self, chunk_ids: Sequence[int], model: str) -> tuple[np.ndarray, np.ndarray | None]:
+        """(ids, matrix) of the vectors `model` has for these chunks, in id order; (empty, None) if none."""
+        rows: list = []
+        for batch in _batches(sorted(chunk_ids), 500):
+            marks = ",".join("?" * len(batch))
+            rows += self.db.execute(
+                "SELECT chunk_id, dim, vector FROM vectors "
+                f"WHERE model = ? AND chunk_id IN ({marks}) ORDER BY chunk_id",
+                [model, *batch],
+            ).fetchall()
+        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        if not rows:
+            return ids, None
+        matrix = np.frombuffer(b"".join(r[2] for r in rows), dtype=np.float32).reshape(len(rows), rows[0][1])
+        return ids, matrix
 
     def iter_vectors(self, model: str, batch_size: int = 20000) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Yield (ids, matrix) batches of the vectors stored for `model`."""
@@ -488,110 +512,12 @@ class Store:
             ).fetchall()
             for chunk_id, text, title in rows:
                 body, title_terms = fts_text(chunk_id, text, title)
-                db.execute("INSERT INTO chunks_fts (rowid, body, title) VALUES (?, ?, ?)", [chunk_id, body, title_terms])
+                db.execute(
+                    "INSERT INTO chunks_fts (rowid, body, title) VALUES (?, ?, ?)", [chunk_id, body, title_terms]
+                )
             fixed["search entries rebuilt"] = len(rows)
             self._bump_generation()
         return fixed
-
-    # --- question log ----------------------------------------------------------------------------
-
-    def log_question(self, entry: dict) -> int:
-        columns = ("asked_at", "channel", "user_hash", "chat_type", "language", "question", "answered",
-                   "answer", "top_score", "doc_ids", "latency_ms")
-        values = [entry.get(c) for c in columns]
-        values[0] = values[0] or _now()
-        values[columns.index("doc_ids")] = json.dumps(entry.get("doc_ids") or [])
-        values[columns.index("answered")] = int(bool(entry.get("answered")))
-        with self._transaction():
-            cur = self.db.execute(
-                f"INSERT INTO questions ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})", values
-            )
-        return cur.lastrowid
-
-    def question(self, question_id: int) -> dict | None:
-        rows = list(self.db.query("SELECT * FROM questions WHERE id = ?", [question_id]))
-        return rows[0] if rows else None
-
-    def questions(
-        self,
-        *,
-        since: str | None = None,
-        unanswered: bool = False,
-        negative: bool = False,
-        limit: int | None = None,
-    ) -> list[dict]:
-        """Logged questions, newest first; `since` is an ISO timestamp or date (UTC)."""
-        where, params = [], []
-        if since:
-            where.append("asked_at >= ?")
-            params.append(since)
-        if unanswered:
-            where.append("answered = 0")
-        if negative:
-            where.append("feedback = -1")
-        sql = "SELECT * FROM questions"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY asked_at DESC, id DESC"
-        if limit:
-            sql += " LIMIT ?"
-            params.append(limit)
-        return list(self.db.query(sql, params))
-
-    def purge_questions(self, before: str) -> int:
-        """Delete log entries older than `before` (ISO timestamp); returns how many went."""
-        with self._transaction():
-            cur = self.db.execute("DELETE FROM questions WHERE asked_at < ?", [before])
-        return cur.rowcount
-
-    def question_stats(self, since: str | None = None) -> dict:
-        """Counts per day, answer rate, feedback balance and the most cited documents."""
-        cond, params = ("WHERE asked_at >= ?", [since]) if since else ("", [])
-        days = list(
-            self.db.query(
-                f"""SELECT date(asked_at) AS day, COUNT(*) AS questions, SUM(answered) AS answered,
-                           SUM(feedback = 1) AS positive, SUM(feedback = -1) AS negative
-                    FROM questions {cond} GROUP BY day ORDER BY day""",
-                params,
-            )
-        )
-        cited = list(
-            self.db.query(
-                f"""SELECT d.id, d.title, d.date, COUNT(*) AS citations
-                    FROM questions q, json_each(q.doc_ids) j JOIN documents d ON d.id = j.value
-                    {cond.replace('asked_at', 'q.asked_at')} GROUP BY d.id ORDER BY citations DESC, d.id LIMIT 10""",
-                params,
-            )
-        )
-        total = sum(d["questions"] for d in days)
-        answered = sum(d["answered"] or 0 for d in days)
-        return {
-            "questions": total,
-            "answered": answered,
-            "answer_rate": round(answered / total, 4) if total else None,
-            "positive": sum(d["positive"] or 0 for d in days),
-            "negative": sum(d["negative"] or 0 for d in days),
-            "per_day": days,
-            "most_cited": cited,
-        }
-
-    def replace_gap_topics(self, assignments: list[tuple[int, int, str]]) -> None:
-        """Store (question id, topic number, label) for the unanswered questions, replacing the old set."""
-        with self._transaction():
-            self.db.execute("DELETE FROM gap_topics")
-            self.db.conn.executemany(
-                "INSERT INTO gap_topics (question_id, topic, label) VALUES (?, ?, ?)", assignments
-            )
-
-    def set_feedback(self, question_id: int, value: int) -> bool:
-        """Record 👍 (1) or 👎 (-1); the latest vote counts. False if there is no such question."""
-        if value not in (-1, 1):
-            raise ValueError(f"feedback must be 1 or -1, not {value!r}")
-        with self._transaction():
-            cur = self.db.execute(
-                "UPDATE questions SET feedback = ?, feedback_at = ? WHERE id = ?", [value, _now(), question_id]
-            )
-        return cur.rowcount == 1
 
 
 class _Transaction:

@@ -46,30 +46,30 @@ def damage_half_document(store):
 )
 def test_check_finds_and_repair_fixes(lexical_engine, damage, rule):
     lexical_engine.ingest([KNOWLEDGE])
-    assert lexical_engine.check()["ok"]
+    assert lexical_engine.check().ok
     damage(lexical_engine.store)
     report = lexical_engine.check()
-    assert not report["ok"] and report["problems"][rule]
+    assert not report.ok and report.problems[rule]
     repaired = lexical_engine.check(repair=True)
-    assert repaired["ok"], repaired
-    assert any(repaired["fixed"].values())
+    assert repaired.ok, repaired
+    assert any(repaired.fixed.values())
     # Repaired means usable: questions are answered again.
     assert lexical_engine.answer("How much French investment has Kaluga Region attracted?").answered
 
 
 def test_check_with_model_rebuilds_a_stale_vector_index(dense_engine):
     dense_engine.ingest([KNOWLEDGE])
-    assert dense_engine.check()["ok"]
+    assert dense_engine.check().ok
     # Vectors removed behind the engine's back: found, then embedded again by --repair.
     dense_engine.store.db.execute("DELETE FROM vectors WHERE chunk_id = (SELECT MIN(id) FROM chunks)")
     report = dense_engine.check()
-    assert report["problems"]["chunks without a vector"]
+    assert report.problems["chunks without a vector"]
     repaired = dense_engine.check(repair=True)
-    assert repaired["ok"] and repaired["fixed"]["chunks embedded"] == 1
+    assert repaired.ok and repaired.fixed["chunks embedded"] == 1
     # A deleted index file is simply rebuilt.
     dense_engine.index_path.unlink()
-    dense_engine._index = None
-    assert dense_engine.check()["ok"]
+    dense_engine.vectors.forget()
+    assert dense_engine.check().ok
 
 
 def test_check_command(data_dir, monkeypatch):

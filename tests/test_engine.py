@@ -93,18 +93,18 @@ def test_lines_repeated_across_documents_are_dropped(lexical_engine, tmp_path):
 
 
 def test_an_unexpected_failure_in_one_file_does_not_stop_the_others(lexical_engine, tmp_path, monkeypatch):
-    import index.engine as engine_module
+    import index.ingest as ingest_module
 
     (tmp_path / "a.txt").write_text("Kaluga Region welcomes investors in its parks.", encoding="utf-8")
     (tmp_path / "b.txt").write_text("Ryazan Region supports import substitution centres.", encoding="utf-8")
-    real = engine_module.chunk_pages
+    real = ingest_module.chunk_pages
 
     def flaky(pages, **kw):
         if any("Ryazan" in text for _, text in pages):
             raise RuntimeError("boom")
         return real(pages, **kw)
 
-    monkeypatch.setattr(engine_module, "chunk_pages", flaky)
+    monkeypatch.setattr(ingest_module, "chunk_pages", flaky)
     report = lexical_engine.ingest([tmp_path])
     assert report.count("added") == 1
     assert "internal error" in report.failed[0].reason and report.failed[0].path.name == "b.txt"
@@ -122,3 +122,40 @@ def test_answer_is_unanswered_on_an_empty_store(lexical_engine):
 )
 def test_question_language(lexical_engine, question, language):
     assert lexical_engine.answer(question).language == language
+
+
+def test_removing_an_unknown_document_names_what_was_looked_up(lexical_engine):
+    from index.engine import DocumentNotFound
+
+    with pytest.raises(DocumentNotFound) as info:
+        lexical_engine.remove("no/such/file.md")
+    assert isinstance(info.value, KeyError)  # callers that catch KeyError keep working
+    assert str(info.value) == "no document with id or source 'no/such/file.md'"
+
+
+def test_ingest_status_is_a_string(lexical_engine, tmp_path):
+    from index.engine import IngestStatus
+
+    (tmp_path / "a.txt").write_text("Kaluga Region has ten industrial parks for investors.", encoding="utf-8")
+    result = lexical_engine.ingest([tmp_path / "a.txt"]).results[0]
+    assert result.status is IngestStatus.ADDED
+    assert result.status == "added" and f"{result.status}" == "added" and str(result.status) == "added"
+    assert {"added": 1}[result.status] == 1
+
+
+@pytest.mark.parametrize(
+    ("config", "content", "limit"),
+    [
+        pytest.param({"max_file_bytes": 100}, "x" * 200, "max_file_bytes", id="size"),
+        pytest.param({}, "", None, id="no-limit-hit"),
+    ],
+)
+def test_a_failed_file_says_which_limit_it_hit(data_dir, store, tmp_path, config, content, limit):
+    """The reason stays neutral (the library names no setting); `limit` lets the application name its own."""
+    from index.engine import Engine, EngineConfig
+
+    engine = Engine.open(EngineConfig(data_dir=data_dir, model=None, **config), store)
+    (tmp_path / "f.txt").write_text(content, encoding="utf-8")
+    result = engine.ingest([tmp_path / "f.txt"]).results[0]
+    assert result.status == "failed" and result.limit == limit
+    assert "INVESTBOT" not in result.reason

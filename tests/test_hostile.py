@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 import os
 import random
-import time
+import threading
 import zipfile
 from pathlib import Path
 
@@ -82,11 +82,8 @@ def test_hostile_folder(tmp_path, monkeypatch):
     monkeypatch.setenv("INVESTBOT_MAX_FILE_MB", "40")
     monkeypatch.setenv("INVESTBOT_FILE_TIMEOUT", "30")
     runner = CliRunner()
-    started = time.monotonic()
     # "../" in the path given on the command line: resolved, the same files.
     result = runner.invoke(cli, ["ingest", str(folder / ".." / folder.name)])
-    elapsed = time.monotonic() - started
-    assert elapsed < 120, f"the run took {elapsed:.0f} s"
     assert result.exit_code == 1  # some files failed; the run itself finished
     errors = result.stderr.splitlines()
     for name, outcome in expect.items():
@@ -106,35 +103,41 @@ def test_hostile_folder(tmp_path, monkeypatch):
 
 def test_a_hanging_parse_is_cut_off(tmp_path, monkeypatch):
     """A file whose parse never ends gets the time-limit error; the next file is still ingested."""
-    import index.engine as engine_module
+    import index.ingest as ingest_module
 
     folder = tmp_path / "docs"
     folder.mkdir()
     (folder / "a-hangs.txt").write_text("hang", encoding="utf-8")
     (folder / "b-fine.txt").write_text(GOOD.format(n=7), encoding="utf-8")
-    real = engine_module.read_document
+    real = ingest_module.read_document
+    release = threading.Event()  # the hanging parse ends only when the test lets it
+    parse_ended = threading.Event()
 
-    def slow(path, **kwargs):
+    def hangs(path, **kwargs):
         if path.name.startswith("a-"):
-            time.sleep(30)
+            release.wait(120)  # "never", bounded so that a broken limit fails the test rather than hangs it
+            parse_ended.set()
         return real(path, **kwargs)
 
-    monkeypatch.setattr(engine_module, "read_document", slow)
+    monkeypatch.setattr(ingest_module, "read_document", hangs)
     from index.engine import Engine, EngineConfig
 
     engine = Engine.open(EngineConfig(data_dir=tmp_path / "data", model=None, file_timeout=1.0))
-    started = time.monotonic()
-    report = engine.ingest([folder])
-    assert time.monotonic() - started < 10
+    try:
+        report = engine.ingest([folder])
+        assert not parse_ended.is_set()  # the ingest gave up on the parse instead of waiting it out
+    finally:
+        release.set()
     status = {r.path.name: r for r in report.results}
     assert status["a-hangs.txt"].status == "failed" and "longer than the 1 s limit" in status["a-hangs.txt"].reason
+    assert status["a-hangs.txt"].limit == "file_timeout" and "INVESTBOT" not in status["a-hangs.txt"].reason
     assert status["b-fine.txt"].status == "added"
 
 
 @pytest.mark.parametrize("name", ["../../etc/passwd.txt", "..\\..\\boot.ini.txt", "/abs/path/x.md"],
                          ids=["dot-dot", "backslashes", "absolute"])
 def test_uploaded_names_never_reach_the_file_system(name):
-    from bot.app import safe_file_name, upload_path
+    from bot.staff import safe_file_name, upload_path
 
     clean = safe_file_name(name)
     assert "/" not in clean and "\\" not in clean and not clean.startswith(".")

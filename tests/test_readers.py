@@ -6,6 +6,8 @@ All fixtures are built here in tmp_path, so the tests say exactly what each file
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -14,16 +16,18 @@ import pypdf
 import pytest
 from fpdf import FPDF
 
-from index import readers
 from index.readers import (
     SUPPORTED_FORMATS,
+    FileTooLarge,
     Page,
     ParsedDocument,
     ReadError,
     decode_bytes,
     is_supported,
+    read_data,
     read_document,
 )
+from index.readers import docx as docx_reader
 
 RU_SHORT = "Налоговые льготы для инвесторов"
 RU_LONG = (
@@ -772,6 +776,65 @@ def test_docx_zip_bomb_by_ratio(tmp_path: Path) -> None:
 
 
 def test_docx_zip_bomb_by_total_size(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(readers, "_DOCX_MAX_UNPACKED", 10_000)
+    monkeypatch.setattr(docx_reader, "_DOCX_MAX_UNPACKED", 10_000)
     path = make_docx(tmp_path / "guide.docx")
     assert read_error(path) == "DOCX archive too large when unpacked (zip bomb?)"
+
+
+# --- bytes of a known format (a fetched web page) and the registry ------------------------------
+
+
+def _docx_bytes(tmp_path: Path) -> bytes:
+    return make_docx(tmp_path / "guide.docx", title="Путеводитель инвестора").read_bytes()
+
+
+KNOWN_FORMAT_CASES = [
+    pytest.param("txt", "notes.txt", lambda tmp: RU_LONG.encode("cp1251"), id="txt-cp1251"),
+    pytest.param("md", "forum.md", lambda tmp: MARKDOWN.encode("utf-8"), id="markdown"),
+    pytest.param("html", "news.html", lambda tmp: html_page(ARTICLE_RU).encode("utf-8"), id="html"),
+    pytest.param("pdf", "guide.pdf", lambda tmp: make_pdf(PDF_PAGES, title="Kaluga Investment Guide"), id="pdf"),
+    pytest.param("docx", "guide.docx", _docx_bytes, id="docx"),
+]
+
+
+@pytest.mark.parametrize(("fmt", "name", "build"), KNOWN_FORMAT_CASES)
+def test_read_data_reads_as_the_file_would(tmp_path: Path, fmt: str, name: str, build) -> None:
+    data = build(tmp_path)
+    from_file = read_document(write(tmp_path, name, data))
+    from_bytes = read_data(data, fmt, "https://invest.example.ru/page")
+    assert from_bytes.path == Path("https://invest.example.ru/page")
+    assert (from_bytes.format, from_bytes.pages, from_bytes.meta) == (fmt, from_file.pages, from_file.meta)
+
+
+@pytest.mark.parametrize("fmt", ["html", "HTML", ".htm", " html "], ids=["name", "upper-case", "suffix", "spaces"])
+def test_read_data_format_spellings(fmt: str) -> None:
+    assert read_data(html_page(ARTICLE_RU).encode("utf-8"), fmt, "page").format == "html"
+
+
+@pytest.mark.parametrize(
+    ("data", "fmt", "kwargs", "reason"),
+    [
+        pytest.param(b"x", "xlsx", {}, "unsupported format 'xlsx' (supported: docx, html, md, pdf, txt)", id="format"),
+        pytest.param(b"", "html", {}, "no text found (empty file)", id="empty"),
+        pytest.param(b"x" * 3000, "txt", {"max_bytes": 1024}, "file is 2.9 KB, over the 1 KB limit", id="too-big"),
+    ],
+)
+def test_read_data_errors(data: bytes, fmt: str, kwargs: dict, reason: str) -> None:
+    with pytest.raises(ReadError) as info:
+        read_data(data, fmt, "page", **kwargs)
+    assert str(info.value) == reason
+
+
+def test_size_limit_error_is_named(tmp_path: Path) -> None:
+    with pytest.raises(FileTooLarge):
+        read_document(write(tmp_path, "big.txt", b"x" * 3000), max_bytes=1024)
+
+
+def test_importing_the_registry_loads_no_format_library() -> None:
+    """docx, pypdf and trafilatura cost a second of start-up: only a file of their format loads them."""
+    code = (
+        "import sys, index.readers; "
+        "print(sorted(m for m in ('docx', 'pypdf', 'trafilatura', 'yaml') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import random
+import shutil
 import sqlite3
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from index import store as store_module
+from index.migrations import MigrationSet
 from index.store import MIGRATIONS, DocumentRecord, Store
 from index.text import terms
 
@@ -86,19 +89,24 @@ def assert_no_orphans(store: Store) -> None:
 # --- migrations and connection -----------------------------------------------------------------
 
 
-def test_migrations_are_numbered_and_idempotent(data_dir):
+def test_migrations_are_recorded_and_idempotent(data_dir):
     first = Store.in_dir(data_dir)
-    assert first.schema_version == len(MIGRATIONS)
+    assert first.schema_version == len(MIGRATIONS.steps)
     first.close()
     second = Store.in_dir(data_dir)  # would raise "table already exists" if a migration re-ran
     try:
-        assert second.schema_version == len(MIGRATIONS)
-        numbers = [r[0] for r in second.db.execute("SELECT number FROM migrations ORDER BY number")]
-        assert numbers == list(range(1, len(MIGRATIONS) + 1))
+        assert second.schema_version == len(MIGRATIONS.steps)
+        assert MIGRATIONS.applied(second.db) == [name for name, _ in MIGRATIONS.steps]
+        assert second.migrate() == []
         tables = {r[0] for r in second.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         assert {"documents", "chunks", "vectors", "chunks_fts", "doc_lines", "meta"} <= tables
+        assert "migrations" not in tables
     finally:
         second.close()
+
+
+def with_extra_step(name: str, fn) -> MigrationSet:
+    return MigrationSet(MIGRATIONS.name, [*MIGRATIONS.steps, (name, fn)])
 
 
 def test_appended_migration_runs_exactly_once(data_dir, monkeypatch):
@@ -109,10 +117,10 @@ def test_appended_migration_runs_exactly_once(data_dir, monkeypatch):
         calls.append(1)
         db.execute("CREATE TABLE extra (x INTEGER)")
 
-    monkeypatch.setattr(store_module, "MIGRATIONS", [*MIGRATIONS, migration_extra])
+    monkeypatch.setattr(store_module, "MIGRATIONS", with_extra_step("extra", migration_extra))
     for _ in range(2):
         s = Store.in_dir(data_dir)
-        assert s.schema_version == len(MIGRATIONS) + 1
+        assert s.schema_version == len(MIGRATIONS.steps) + 1
         s.close()
     assert calls == [1]
 
@@ -124,16 +132,50 @@ def test_failing_migration_rolls_back(data_dir, monkeypatch):
         db.execute("CREATE TABLE half_done (x INTEGER)")
         raise RuntimeError("migration failed")
 
-    monkeypatch.setattr(store_module, "MIGRATIONS", [*MIGRATIONS, broken])
+    monkeypatch.setattr(store_module, "MIGRATIONS", with_extra_step("broken", broken))
     with pytest.raises(RuntimeError, match="migration failed"):
         Store.in_dir(data_dir)
     monkeypatch.undo()
     s = Store.in_dir(data_dir)
     try:
-        assert s.schema_version == len(MIGRATIONS)
+        assert s.schema_version == len(MIGRATIONS.steps)
         assert s.db.execute("SELECT name FROM sqlite_master WHERE name = 'half_done'").fetchone() is None
     finally:
         s.close()
+
+
+def test_store_made_by_v0_1_upgrades_in_place(data_dir):
+    """v0.1 recorded numbers 1-3 in `migrations`; the documents set adopts its tables and keeps every row."""
+    shutil.copy(Path(__file__).parent / "data" / "store-v0.1.db", data_dir / "investbot.db")
+    old = sqlite3.connect(data_dir / "investbot.db")
+    before = {t: old.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in ("documents", "chunks", "vectors")}
+    old.close()
+    assert before["chunks"] > 0
+    s = Store.in_dir(data_dir)
+    try:
+        assert MIGRATIONS.applied(s.db) == [name for name, _ in MIGRATIONS.steps]
+        after = {t: count(s, f"SELECT COUNT(*) FROM {t}") for t in ("documents", "chunks", "vectors")}
+        assert after == before
+        assert s.check() == {name: [] for name in s.check()}
+        assert s.db.execute("SELECT name FROM sqlite_master WHERE name = 'migrations'").fetchone() is None
+        assert s.lexical_search(terms("industrial parks"), 5)
+    finally:
+        s.close()
+
+
+def test_apply_migrations_runs_another_owners_set_in_the_same_file(store):
+    other = MigrationSet("other_owner")
+
+    @other("notes")
+    def notes(db):
+        db.execute("CREATE TABLE IF NOT EXISTS notes (x INTEGER)")
+
+    assert store.apply_migrations(other) == ["notes"]
+    assert store.apply_migrations(other) == []
+    with store.transaction():
+        store.db.execute("INSERT INTO notes VALUES (1)")
+    assert count(store, "SELECT COUNT(*) FROM notes") == 1
+    assert store.schema_version == len(MIGRATIONS.steps)
 
 
 def test_wal_mode_and_foreign_keys(store):
@@ -481,3 +523,47 @@ def test_chunks_without_vectors_detects_a_model_change(store):
 def test_chunks_without_vectors_lists_lexical_only_chunks(store):
     _, _, ids = store.save_document(make_record("a", ["One.", "Two."]))  # ingested without a model
     assert [cid for cid, _ in store.chunks_without_vectors("any-model")] == ids
+
+
+@pytest.mark.parametrize(
+    ("among", "limit", "expected_positions"),
+    [
+        pytest.param(None, None, [1, 2, 3], id="all"),
+        pytest.param([0, 2, 3], None, [2, 3], id="among-skips-those-with-vectors"),
+        pytest.param([3, 1], None, [1, 3], id="among-in-id-order"),
+        pytest.param([1, 2, 3], 2, [1, 2], id="among-with-limit"),
+        pytest.param([], None, [], id="among-none"),
+    ],
+)
+def test_chunks_without_vectors_among(store, among, limit, expected_positions):
+    _, _, ids = store.save_document(make_record("a", ["Zero.", "One.", "Two.", "Three."]))
+    store.put_vectors(ids[:1], unit_vectors(1), "m")
+    chosen = None if among is None else [ids[p] for p in among]
+    got = store.chunks_without_vectors("m", limit=limit, among=chosen)
+    assert [cid for cid, _ in got] == [ids[p] for p in expected_positions]
+    assert store.missing_vector_count("m") == 3
+
+
+def test_vectors_of_returns_the_stored_rows_of_one_model(store):
+    _, _, ids = store.save_document(make_record("a", ["One.", "Two.", "Three."]))
+    vectors = unit_vectors(3)
+    store.put_vectors(ids[1:], vectors[1:], "m")
+    got_ids, matrix = store.vectors_of([ids[2], ids[0], ids[1]], "m")
+    assert got_ids.tolist() == ids[1:]
+    np.testing.assert_array_equal(matrix, vectors[1:])
+    empty_ids, none = store.vectors_of(ids, "other-model")
+    assert len(empty_ids) == 0 and none is None
+
+
+def test_replacing_a_document_keeps_the_vectors_of_unchanged_chunks(store):
+    """Embedding is slow: an edit to one paragraph must not cost the vectors of the others."""
+    _, _, old_ids = store.save_document(make_record("a", ["Same one.", "Old two.", "Same three."]))
+    vectors = unit_vectors(3)
+    store.put_vectors(old_ids, vectors, "m")
+    _, removed, new_ids = store.save_document(make_record("a", ["Same one.", "New two.", "Same three."]))
+    assert removed == old_ids and not set(new_ids) & set(old_ids)
+    assert [cid for cid, _ in store.chunks_without_vectors("m")] == [new_ids[1]]
+    got_ids, matrix = store.vectors_of(new_ids, "m")
+    assert got_ids.tolist() == [new_ids[0], new_ids[2]]
+    np.testing.assert_array_equal(matrix, vectors[[0, 2]])
+    assert_no_orphans(store)

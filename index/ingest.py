@@ -1,0 +1,359 @@
+"""Files to documents: expand folders, read, skip what is already stored, prepare and commit.
+
+A document is committed with its chunks and search entries but without vectors: from that moment it
+is searchable lexically. Embedding is the vector module's job (vector_sync.py), afterwards and in
+batches, because a real model is slow (a few passages a second on a CPU) and must neither count
+against the per-file time limit nor hold a file's commit back. The time limit covers what a
+hostile file can make slow: reading, cleaning and chunking.
+
+Every file is handled on its own: one damaged or slow file becomes one failed result with a short
+reason, and the others are still ingested.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import TypeVar
+
+from .chunking import chunk_pages
+from .clean import boilerplate_candidates, clean_text
+from .metadata import extract_title, find_date, parse_date
+from .readers import FileTooLarge, ParsedDocument, ReadError, is_supported, read_document
+from .store import DocumentRecord, Store
+from .text import detect_language, terms
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# A short line found in at least this many documents is site boilerplate (menus, footers).
+REPEATED_LINE_MIN_DOCS = 3
+
+# What a commit changed, for whoever keeps a derived index in step: (removed chunk ids, new chunk ids).
+ChangeListener = Callable[[Sequence[int], Sequence[int]], None]
+
+
+class IngestStatus(str, Enum):
+    """What happened to one file; str-valued, so `result.status == "added"` keeps working."""
+
+    ADDED = "added"
+    REPLACED = "replaced"  # a changed file at a known source: same document id, new content
+    UNCHANGED = "unchanged"  # the same content at the same source: nothing to do
+    DUPLICATE = "duplicate"  # the same content as another document (or another file of the batch)
+    FAILED = "failed"
+    SKIPPED = "skipped"  # an unsupported file inside a folder
+
+    __str__ = str.__str__
+    __format__ = str.__format__
+
+
+@dataclass
+class IngestResult:
+    path: Path
+    status: IngestStatus
+    doc_id: int | None = None
+    title: str | None = None
+    date: str | None = None
+    chunks: int = 0
+    reason: str | None = None
+    limit: str | None = None  # the EngineConfig limit a failed file hit ("file_timeout", "max_file_bytes")
+    chunk_ids: list[int] = field(default_factory=list)  # the chunks a commit wrote (added or replaced)
+
+
+@dataclass
+class IngestReport:
+    results: list[IngestResult] = field(default_factory=list)
+
+    def count(self, status: IngestStatus | str) -> int:
+        return sum(1 for r in self.results if r.status == status)
+
+    @property
+    def failed(self) -> list[IngestResult]:
+        return [r for r in self.results if r.status == IngestStatus.FAILED]
+
+
+class FileTimeLimit(ReadError):
+    """A file took longer than the per-file time limit to read, clean and chunk."""
+
+    def __init__(self, limit: float):
+        super().__init__(f"took longer than the {limit:.0f} s limit per file")
+        self.limit = limit
+
+
+class DocumentNotFound(KeyError):
+    """No document has the id or source that was looked up."""
+
+    def __init__(self, key: str):
+        super().__init__(key)
+        self.key = key
+
+    def __str__(self) -> str:
+        return f"no document with id or source '{self.key}'"
+
+
+def iter_files(paths: Iterable[Path]) -> tuple[list[Path], list[IngestResult]]:
+    """Expand folders recursively. Unsupported files inside folders are skipped quietly;
+    a path named explicitly that cannot be read is an error the user must hear about."""
+    files: list[Path] = []
+    problems: list[IngestResult] = []
+    for raw in paths:
+        path = Path(raw).expanduser()
+        if path.is_dir():
+            for child in sorted(path.rglob("*")):
+                if child.is_file() and not any(part.startswith(".") for part in child.relative_to(path).parts):
+                    if is_supported(child):
+                        files.append(child.resolve())
+                    else:
+                        problems.append(IngestResult(child, IngestStatus.SKIPPED, reason="unsupported file type"))
+        elif path.is_file():
+            files.append(path.resolve())
+        elif path.exists():
+            problems.append(IngestResult(path, IngestStatus.FAILED, reason="not a regular file"))
+        else:
+            problems.append(IngestResult(path, IngestStatus.FAILED, reason="no such file or folder"))
+    return list(dict.fromkeys(files)), problems
+
+
+def embed_text_for(title: str, chunk: str) -> str:
+    """What the model sees: the title gives a chunk the context its sentences may lack."""
+    return f"{title}\n\n{chunk}"
+
+
+class Ingester:
+    """Turns files (or in-memory texts) into committed documents in one store.
+
+    on_change hears about every commit, so the process's vector index can follow it.
+    """
+
+    def __init__(
+        self, store: Store, *, max_file_bytes: int, file_timeout: float, on_change: ChangeListener | None = None
+    ):
+        self.store = store
+        self.max_file_bytes = max_file_bytes
+        self.file_timeout = file_timeout
+        self.on_change = on_change
+
+    def ingest(
+        self,
+        paths: Sequence[Path],
+        *,
+        progress: Callable[[Path], None] | None = None,
+        overrides: dict | None = None,
+        sources: Mapping[Path, str] | None = None,
+    ) -> IngestReport:
+        """Ingest files and folders; each document is committed on its own, failures are collected.
+
+        overrides (title, date, url, ...) apply to every file: the bot uses it for captions.
+        sources names a file's source when its path is not it (an upload kept under a generated
+        name is "upload:<its file name>", so sending the same name again replaces it).
+        """
+        files, problems = iter_files(paths)
+        source_of = {Path(k).resolve(): v for k, v in (sources or {}).items()}
+        report = IngestReport(results=list(problems))
+
+        def done(result: IngestResult) -> None:
+            report.results.append(result)
+            if progress:
+                progress(result.path)
+
+        parsed: list[tuple[Path, bytes, ParsedDocument, float]] = []  # with the seconds its parse took
+        batch_hashes: dict[str, Path] = {}
+        for path in files:
+            try:
+                data = path.read_bytes()
+                unchanged = self._check_unchanged(path, source_of.get(path, str(path)), data)
+                if unchanged is not None:
+                    done(unchanged)
+                    continue
+                digest = hashlib.sha256(data).hexdigest()
+                if digest in batch_hashes:
+                    done(IngestResult(path, IngestStatus.DUPLICATE, reason=f"same content as {batch_hashes[digest]}"))
+                    continue
+                batch_hashes[digest] = path
+                started = time.monotonic()
+                doc = run_with_timeout(
+                    lambda p=path: read_document(p, max_bytes=self.max_file_bytes), self.file_timeout, self.file_timeout
+                )
+                parsed.append((path, data, doc, time.monotonic() - started))
+            except ReadError as exc:
+                done(_failed(path, exc))
+            except OSError as exc:
+                done(IngestResult(path, IngestStatus.FAILED, reason=exc.strerror or str(exc)))
+
+        # Lines repeated across many documents (site menus, footers) are boilerplate.
+        counts = self.store.line_key_counts()
+        candidates = {}
+        for path, _, doc, _ in parsed:
+            candidates[path] = set().union(set(), *(boilerplate_candidates(p.text) for p in doc.pages))
+            for key in candidates[path]:
+                counts[key] = counts.get(key, 0) + 1
+        repeated = {key for key, n in counts.items() if n >= REPEATED_LINE_MIN_DOCS}
+
+        for path, data, doc, parse_seconds in parsed:
+            try:
+                source = source_of.get(path, str(path))
+                # One time limit per file: what its parse used is not left for cleaning and chunking.
+                budget = max(self.file_timeout - parse_seconds, self.file_timeout / 10)
+                done(self._ingest_one(path, source, data, doc, candidates[path], repeated, overrides or {}, budget))
+            except ReadError as exc:
+                done(_failed(path, exc))
+            except Exception as exc:  # one odd file must not stop the others
+                log.exception("ingesting %s failed", path)
+                done(IngestResult(path, IngestStatus.FAILED, reason=f"internal error ({type(exc).__name__}: {exc})"))
+        return report
+
+    def _check_unchanged(self, path: Path, source: str, data: bytes) -> IngestResult | None:
+        digest = hashlib.sha256(data).hexdigest()
+        existing = self.store.document_by_source(source)
+        if existing and existing["content_hash"] == digest:
+            return IngestResult(
+                path, IngestStatus.UNCHANGED, existing["id"], existing["title"], existing["date"], existing["chunks"]
+            )
+        twin = self.store.document_by_hash(digest)
+        if twin and not existing:
+            return IngestResult(
+                path, IngestStatus.DUPLICATE, twin["id"], twin["title"], twin["date"], twin["chunks"],
+                reason=f"same content as document {twin['id']} ({twin['source']})",
+            )
+        return None
+
+    def _ingest_one(
+        self, path: Path, source: str, data: bytes, doc: ParsedDocument, line_keys: set[str], repeated: set[str],
+        overrides: dict, budget: float,
+    ) -> IngestResult:
+        def prepare() -> DocumentRecord:
+            pages = [(p.number, clean_text(p.text, repeated)) for p in doc.pages]
+            meta = {**doc.meta, **{k: v for k, v in overrides.items() if v}}
+            digest = hashlib.sha256(data).hexdigest()
+            return prepare_record(source, digest, len(data), doc.format, pages, meta, line_keys)
+
+        record = run_with_timeout(prepare, budget, self.file_timeout)
+        return self.commit(record, path)
+
+    def add_text(
+        self, source: str, text: str, *, title: str | None = None, date: str | None = None,
+        language: str | None = None, index_title: bool = True,
+    ) -> IngestResult:
+        """Store an in-memory text as a document (evaluation, benchmarks, generated content).
+
+        index_title=False keeps the title out of search, so a benchmark measures the text alone.
+        """
+        data = text.encode("utf-8")
+        meta = {"title": title, "date": date, "language": language}
+        pages = [(None, clean_text(text))]
+        record = prepare_record(
+            source, hashlib.sha256(data).hexdigest(), len(data), "txt", pages, meta, set(), index_title=index_title
+        )
+        return self.commit(record, Path(source))
+
+    def commit(self, record: DocumentRecord, path: Path) -> IngestResult:
+        existed = self.store.document_by_source(record.source) is not None
+        doc_id, removed, added = self.store.save_document(record)
+        if self.on_change is not None:
+            self.on_change(removed, added)
+        status = IngestStatus.REPLACED if existed else IngestStatus.ADDED
+        return IngestResult(
+            path, status, doc_id, record.title, record.date, len(record.chunk_texts), chunk_ids=list(added)
+        )
+
+
+def prepare_record(
+    source: str, digest: str, size: int, fmt: str, pages: list[tuple[int | None, str]], meta: dict,
+    line_keys: set[str], *, index_title: bool = True,
+) -> DocumentRecord:
+    """Everything up to the database write: pure work that may be given up on a time limit."""
+    pages = [(n, t) for n, t in pages if t.strip()]
+    full_text = "\n\n".join(t for _, t in pages)
+    if not full_text.strip():
+        raise ReadError("no text left after removing boilerplate")
+    title = extract_title(full_text, meta.get("title"))
+    date = parse_date(meta["date"]) if meta.get("date") else find_date(full_text)
+    language = meta.get("language") if meta.get("language") in ("ru", "en") else detect_language(full_text)
+    chunks = chunk_pages(pages)
+    if not chunks:
+        raise ReadError("no text found")
+    texts = [c.text for c in chunks]
+    numbered = [n for n, _ in pages if n is not None]
+    return DocumentRecord(
+        source=source,
+        content_hash=digest,
+        title=title,
+        date=date,
+        language=language,
+        region=meta.get("region"),
+        url=meta.get("url"),
+        format=fmt,
+        pages=max(numbered) if numbered else None,
+        size_bytes=size,
+        chunk_texts=texts,
+        chunk_pages=[c.page for c in chunks],
+        embed_texts=[embed_text_for(title, t) if index_title else t for t in texts],
+        fts_bodies=[" ".join(terms(t)) for t in texts],
+        fts_title=" ".join(terms(title)) if index_title else "",
+        line_keys=line_keys,
+    )
+
+
+def find_document(store: Store, id_or_source: str) -> dict | None:
+    """A document by its id, its source as stored, or a path that resolves to its source."""
+    key = str(id_or_source).strip()
+    if key.isdigit():
+        doc = store.document(int(key))
+        if doc:
+            return doc
+    doc = store.document_by_source(key)
+    if doc is None and not key.startswith(("http://", "https://")):
+        doc = store.document_by_source(str(Path(key).expanduser().resolve()))
+    return doc
+
+
+def remove_document(store: Store, id_or_source: str, on_change: ChangeListener | None = None) -> dict:
+    """Remove a document named by its id or its source; DocumentNotFound names what was not found."""
+    doc = find_document(store, id_or_source)
+    if doc is None:
+        raise DocumentNotFound(str(id_or_source))
+    removed = store.remove_document(doc["id"])
+    if on_change is not None:
+        on_change(removed, [])
+    return doc
+
+
+def _failed(path: Path, exc: ReadError) -> IngestResult:
+    """The reason stays neutral; `limit` lets the application name the setting that changes the limit."""
+    limit = None
+    if isinstance(exc, FileTimeLimit):
+        limit = "file_timeout"
+    elif isinstance(exc, FileTooLarge):
+        limit = "max_file_bytes"
+    return IngestResult(path, IngestStatus.FAILED, reason=str(exc), limit=limit)
+
+
+def run_with_timeout(work: Callable[[], T], seconds: float, limit: float) -> T:
+    """Run `work` in a daemon thread and give up after `seconds` with FileTimeLimit (a ReadError).
+
+    A pathological file (deeply nested HTML, a huge PDF) must not hold up the files after it. The
+    abandoned thread cannot be killed and finishes in the background; nothing it computes is
+    written, because the database write happens only after this returns.
+    """
+    box: dict = {}
+
+    def target() -> None:
+        try:
+            box["value"] = work()
+        except BaseException as exc:  # handed to the caller below
+            box["error"] = exc
+
+    thread = threading.Thread(target=target, daemon=True, name="investbot-file")
+    thread.start()
+    thread.join(max(seconds, 0.0))
+    if thread.is_alive():
+        raise FileTimeLimit(limit)
+    if "error" in box:
+        raise box["error"]
+    return box["value"]

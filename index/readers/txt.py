@@ -1,0 +1,10 @@
+"""Plain text (.txt, .text): decoded, one page."""
+
+from __future__ import annotations
+
+from .common import Page, single_page
+from .encoding import decode_bytes
+
+
+def read(data: bytes) -> tuple[list[Page], dict]:
+    return single_page(decode_bytes(data)), {}
