@@ -183,7 +183,7 @@ def _open_engine(data_dir: Path | None, tmp: Path) -> tuple[Engine, Path]:
     return engine, Path(data_dir)
 
 
-def _match_replies(pushed, completions, store) -> tuple[list[float], int, int, int]:
+def _match_replies(pushed, completions, questions_log) -> tuple[list[float], int, int, int]:
     """Reply time per question: each complete reply matched to the question it answers.
 
     An answer names its question id in its buttons, and the question log gives the question's text;
@@ -199,7 +199,7 @@ def _match_replies(pushed, completions, store) -> tuple[list[float], int, int, i
     questions_by_id = {}
     ids = [qid for _, _, qid, _ in completions if qid is not None]
     for qid in ids:
-        row = store.question(qid)
+        row = questions_log.question(qid)
         questions_by_id[qid] = row["question"] if row else None
     unmatched = 0
     ordered = sorted(completions, key=lambda c: c[1])
@@ -355,7 +355,7 @@ def run_bot_load(
             logging.getLogger().removeHandler(warnings)
             logging.getLogger("asyncio").removeHandler(slow)
         measured = state.get("measured", [])
-        times, answered, not_found, unmatched = _match_replies(pushed, measured, engine.store)
+        times, answered, not_found, unmatched = _match_replies(pushed, measured, questions)
         engine.store.close()
 
     wall = state["end"] - state["start"]

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import click
 
-from .messages import render_text
+from .messages import render_text, with_agency_reply
+from .model_status import backends_report, model_line, planned_line
 from .settings import Settings, SettingsError
 
 
@@ -26,8 +27,8 @@ class Context:
             from index.engine import Engine
 
             self._engine = Engine.open(self.settings.engine_config())
-            if not quiet and self._engine.embedder is None:
-                click.echo(self._engine.model_status, err=True)
+            if not quiet:  # every command's first line: the model and backend in use, or how to get one
+                click.echo(model_line(self.settings, self._engine.embedder, self._engine.model_problem), err=True)
         return self._engine
 
     def question_log(self, engine=None):
@@ -39,18 +40,37 @@ class Context:
         store = engine.store if engine is not None else Store.in_dir(self.settings.data_dir)
         return QuestionLog.open(store, self.settings.log_salt, self.settings.log_retention_days)
 
+    def escalations(self, log=None):
+        """Questions sent on to staff, beside the question log."""
+        from .escalations import Escalations
+
+        return Escalations(log or self.question_log(), self.settings.escalation_days)
+
     def ready_engine(self, quiet: bool = False):
         """The engine with vectors for every chunk (embeds what a new model has not seen yet)."""
         engine = self.engine(quiet)
         if engine.embedder is not None:
-            missing = len(engine.store.chunks_without_vectors(engine.embedder.name))
-            if missing:
-                with click.progressbar(length=missing, label="Embedding chunks", file=sys.stderr) as bar:
-                    engine.sync_vectors(progress=bar.update)
+            embed_with_progress(engine)
         return engine
 
 
 pass_ctx = click.make_pass_decorator(Context)
+
+
+def embed_with_progress(engine) -> int:
+    """Embed the chunks that lack a vector from the current model, with a bar (and its ETA) on stderr."""
+    missing = engine.store.missing_vector_count(engine.embedder.name) if engine.embedder is not None else 0
+    if not missing:
+        return 0
+    with click.progressbar(length=missing, label="Embedding chunks", file=sys.stderr) as bar:
+        return engine.sync_vectors(progress=lambda done, total: bar.update(done - bar.pos))
+
+
+def failure_reason(result) -> str:
+    """The library says what went wrong; the setting that changes a limit the file hit is ours to name."""
+    from .settings import with_limit_variable
+
+    return with_limit_variable(result.reason, result.limit)
 
 
 @click.group()
@@ -85,10 +105,11 @@ def ingest(ctx: Context, paths: tuple[Path, ...], title: str | None) -> None:
     engine = ctx.ready_engine()
     files, _ = iter_files(paths)
     with click.progressbar(length=len(files), label="Ingesting", file=sys.stderr) as bar:
-        report = engine.ingest(list(paths), progress=lambda _: bar.update(1), overrides={"title": title})
+        report = engine.ingest(list(paths), progress=lambda _: bar.update(1), overrides={"title": title}, embed=False)
+    embed_with_progress(engine)  # committed documents are searchable already; vectors follow, batch by batch
     for result in report.results:
         if result.status == "failed":
-            click.echo(f"{result.path}: {result.reason}", err=True)
+            click.echo(f"{result.path}: {failure_reason(result)}", err=True)
         elif result.status == "duplicate":
             click.echo(f"{result.path}: skipped, {result.reason}", err=True)
     counts = {s: report.count(s) for s in ("added", "replaced", "unchanged", "duplicate", "skipped", "failed")}
@@ -126,7 +147,7 @@ def docs(ctx: Context, as_json: bool) -> None:
 @pass_ctx
 def remove(ctx: Context, id_or_source: str) -> None:
     """Remove a document by its id (see `investbot docs`) or its source path/URL."""
-    engine = ctx.engine(quiet=True)
+    engine = ctx.engine()
     try:
         doc = engine.remove(id_or_source)
     except KeyError:
@@ -168,7 +189,7 @@ def chat(ctx: Context, no_log: bool) -> None:
 
 def answer_and_log(engine, log, question: str, k: int = 3):
     started = time.perf_counter()
-    answer = engine.answer(question, k=k)
+    answer = with_agency_reply(engine.answer(question, k=k))
     if log is not None:
         log.record(answer, channel="cli", latency_ms=int((time.perf_counter() - started) * 1000))
     return answer
@@ -227,7 +248,7 @@ def index_if_empty(settings: Settings, engine):
         click.echo(f"The store is empty: indexing {settings.knowledge_dir}/ …", err=True)
         report = engine.ingest([settings.knowledge_dir])
         for result in report.failed:
-            click.echo(f"{result.path}: {result.reason}", err=True)
+            click.echo(f"{result.path}: {failure_reason(result)}", err=True)
         click.echo(f"Indexed {report.count('added')} documents.", err=True)
     return engine
 
@@ -263,25 +284,40 @@ def reindex(ctx: Context) -> None:
 @pass_ctx
 def check(ctx: Context, repair: bool) -> None:
     """Check that the store and the vector index are consistent (exit status 1 if not)."""
-    engine = ctx.engine(quiet=True)
+    engine = ctx.engine()
     report = engine.check(repair=repair)
-    for name, ids in report["problems"].items():
+    for name, ids in report.problems.items():
         mark = "ok" if not ids else f"{len(ids)} found" + (f" (e.g. {', '.join(map(str, ids[:5]))})" if ids[0] else "")
         click.echo(f"{'✓' if not ids else '✗'} {name}: {mark}")
-    for name, n in report["fixed"].items():
+    for name, n in report.fixed.items():
         if n:
             click.echo(f"  repaired — {name}: {n}")
     docs, chunks = engine.store.document_count(), engine.store.chunk_count()
-    if report["ok"]:
+    if report.ok:
         click.echo(f"Consistent: {docs} documents, {chunks} chunks ({engine.mode} search).")
     else:
         click.echo("Inconsistent." + ("" if repair else " Run `investbot check --repair`."), err=True)
         sys.exit(1)
 
 
-@cli.group()
-def model() -> None:
-    """Manage the embedding model."""
+@cli.group(invoke_without_command=True)
+@click.pass_context
+def model(click_ctx: click.Context) -> None:
+    """The embedding model: alone, which model and backend are in use and what each backend can run."""
+    if click_ctx.invoked_subcommand is not None:
+        return
+    settings = click_ctx.find_object(Context).settings
+    embedder, problem = None, None
+    if settings.model_name:
+        from index.embed import ModelUnavailable, load_embedder
+
+        try:
+            embedder = load_embedder(settings.model_name, backend=settings.backend, cache_dir=settings.model_cache)
+        except ModelUnavailable as exc:
+            problem = exc
+    click.echo(model_line(settings, embedder, problem))
+    for line in backends_report(settings):
+        click.echo(line)
 
 
 @model.command("pull")
@@ -294,9 +330,10 @@ def model_pull(ctx: Context, name: str | None) -> None:
     name = name or ctx.settings.model_name
     if not name:
         raise click.ClickException("no model to pull: give a NAME or set INVESTBOT_MODEL")
-    click.echo(f"Downloading {name} …", err=True)
+    click.echo(f"Downloading {name} for the sentence-transformers backend …", err=True)
     try:
-        embedder = load_embedder(name, cache_dir=ctx.settings.model_cache, allow_download=True)
+        embedder = load_embedder(name, backend="sentence-transformers", cache_dir=ctx.settings.model_cache,
+                                 allow_download=True)
     except ModelUnavailable as exc:
         hint = (
             "HF_HUB_OFFLINE=1 is set: unset it to download"
@@ -304,7 +341,10 @@ def model_pull(ctx: Context, name: str | None) -> None:
             else "downloading needs an internet connection"
         )
         raise click.ClickException(f"{str(exc).rstrip('.')}; {hint}") from None
-    click.echo(f"{name} is ready ({embedder.dim} dimensions).")
+    click.echo(f"{embedder.label} is ready ({embedder.dim} dimensions).")
+    if name == ctx.settings.model_name and ctx.settings.backend == "auto":
+        click.echo("With INVESTBOT_BACKEND=auto it is the model in use from now on; "
+                   "its vectors are computed on the next command that opens the store.")
 
 
 @cli.command("eval")
@@ -321,6 +361,7 @@ def eval_command(ctx: Context, eval_dir: Path | None, directions: tuple[str, ...
     """Measure retrieval and answers on XQuAD, beside bm25s with the same stemmer."""
     from index.evaluation import find_eval_dir, format_table, run_eval
 
+    click.echo(planned_line(ctx.settings), err=True)
     folder = eval_dir or find_eval_dir()
     if folder is None:
         raise click.ClickException("no XQuAD data found: pass --eval-dir pointing at a folder that holds xquad/")
@@ -333,17 +374,23 @@ def eval_command(ctx: Context, eval_dir: Path | None, directions: tuple[str, ...
 @cli.command()
 @click.option("--unanswered", is_flag=True, help="Only questions the documents did not answer.")
 @click.option("--negative", is_flag=True, help="Only answers that got 👎.")
+@click.option("--escalated", is_flag=True, help="Only questions investors sent on to agency staff.")
 @click.option("--since", default=None, help="A duration (7d, 24h, 2w) or a date (2026-11-01).")
 @click.option("--limit", type=click.IntRange(1), default=None, help="At most N questions (newest first).")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True,
               help="csv is UTF-8 with BOM, so Excel shows Russian correctly.")
 @pass_ctx
-def questions(ctx: Context, unanswered: bool, negative: bool, since: str | None, limit: int | None, fmt: str) -> None:
+def questions(
+    ctx: Context, unanswered: bool, negative: bool, escalated: bool, since: str | None, limit: int | None, fmt: str
+) -> None:
     """The question log: what was asked and what was answered."""
     from .review import format_questions
 
     log = ctx.question_log()
-    rows = log.store.questions(since=_since(since), unanswered=unanswered, negative=negative, limit=limit)
+    if escalated:  # unanswered by the documents, all of them; 👎 is for answers, so none
+        rows = [] if negative else ctx.escalations(log).escalated_questions(since=_since(since), limit=limit)
+    else:
+        rows = log.questions(since=_since(since), unanswered=unanswered, negative=negative, limit=limit)
     output = format_questions(rows, fmt)
     if fmt == "csv":
         sys.stdout.buffer.write(output.encode("utf-8"))  # keep the BOM and CRLF exactly
@@ -352,16 +399,36 @@ def questions(ctx: Context, unanswered: bool, negative: bool, since: str | None,
 
 
 @cli.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON array of agency answers.")
+@pass_ctx
+def answers(ctx: Context, as_json: bool) -> None:
+    """List the agency answers: staff answers to investors' questions, kept in the knowledge base.
+
+    Remove one with `investbot remove ID`."""
+    rows = ctx.escalations().agency_answers()
+    if as_json:
+        click.echo(json.dumps([a.to_dict() for a in rows], ensure_ascii=False, indent=2))
+        return
+    if not rows:
+        click.echo("No agency answers yet: staff add them in Telegram with “Add to knowledge” after answering.")
+        return
+    for a in rows:
+        click.echo(f"{a.doc_id:>4}  {a.date or '—':<10}  {a.language}  {a.title}")
+        if a.answer:
+            click.echo(f"      {' '.join(a.answer.split())}")
+
+
+@cli.command()
 @click.option("--since", default="30d", show_default=True, help="A duration (7d, 24h, 2w) or a date (2026-11-01).")
 @pass_ctx
 def stats(ctx: Context, since: str) -> None:
     """Questions per day, answer rate, feedback, most cited documents, and the gaps by topic."""
-    from .review import format_stats, refresh_gaps
+    from .review import format_stats
 
     log = ctx.question_log()
     cutoff = _since(since)
-    topics = refresh_gaps(log.store, cutoff)
-    click.echo(format_stats(log.store.question_stats(cutoff), topics, f"since {cutoff[:10]}" if cutoff else "in total"))
+    topics = log.refresh_gaps(cutoff)
+    click.echo(format_stats(log.stats(cutoff), topics, f"since {cutoff[:10]}" if cutoff else "in total"))
 
 
 @cli.command()
@@ -370,10 +437,9 @@ def stats(ctx: Context, since: str) -> None:
 def review(ctx: Context, port: int) -> None:
     """Browse the question log in Datasette (read-only, on 127.0.0.1, canned queries only)."""
     from .datasette_review import serve_review
-    from .review import refresh_gaps
 
     log = ctx.question_log()
-    refresh_gaps(log.store)
+    log.refresh_gaps()
     click.echo(f"Question log review: http://127.0.0.1:{port}/ (Ctrl-C stops it)", err=True)
     sys.exit(serve_review(log.store.path, port))
 

@@ -63,11 +63,31 @@ GROUP BY d.id ORDER BY citations DESC, d.id""",
        SUM(feedback = 1) AS thumbs_up, SUM(feedback = -1) AS thumbs_down
 FROM questions GROUP BY day ORDER BY day DESC""",
     },
+    "escalated_questions": {
+        "title": "Escalated questions",
+        "description": "Questions the documents did not answer and investors sent on to the agency, newest first: "
+        "when asked, when sent to staff, how many investors wait(ed), when staff answered and how long it took, "
+        "and the agency answer's document once it was added to the knowledge base.",
+        "sql": """WITH e AS (
+  SELECT *, CAST(ROUND((julianday(answered_at) - julianday(escalated_at)) * 1440) AS INTEGER) AS minutes
+  FROM escalations)
+SELECT e.id, e.question, e.language, e.asked_at AS asked, e.escalated_at AS escalated,
+       e.askers AS investors, e.status, e.answered_at AS answered_by_staff,
+       CASE WHEN e.minutes IS NOT NULL THEN printf('%d h %02d min', e.minutes / 60, e.minutes % 60) END
+         AS time_to_answer,
+       e.delivered, e.answer, d.id AS knowledge_document
+FROM e LEFT JOIN documents d ON d.source = 'agency-answer:' || e.id
+ORDER BY e.escalated_at DESC, e.id DESC""",
+    },
 }
+
+# Tables no page may show: who waits for an answer, with the chat id the answer goes to.
+DENIED_TABLES = ("escalation_askers",)
 
 # Internal tables staff need not see (search index internals, vectors).
 HIDDEN_TABLES = ("chunks_fts", "chunks_fts_config", "chunks_fts_content", "chunks_fts_data", "chunks_fts_docsize",
-                 "chunks_fts_idx", "chunks_fts_vocab", "vectors", "doc_lines", "meta", "migrations")
+                 "chunks_fts_idx", "chunks_fts_vocab", "vectors", "doc_lines", "meta", "migrations", "_migrations",
+                 "escalation_messages")
 
 
 def metadata(database_name: str) -> dict:
@@ -79,7 +99,10 @@ def metadata(database_name: str) -> dict:
         "databases": {
             database_name: {
                 "queries": QUERIES,
-                "tables": {name: {"hidden": True} for name in HIDDEN_TABLES},
+                "tables": {
+                    **{name: {"hidden": True} for name in HIDDEN_TABLES},
+                    **{name: {"hidden": True, "allow": False} for name in DENIED_TABLES},
+                },
             }
         },
     }

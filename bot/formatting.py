@@ -10,14 +10,20 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from index.answer import Answer, Passage
 
-from .messages import text, where
+from .messages import agency_label, is_agency_answer, text, where
 
 TELEGRAM_LIMIT = 4096
+
+
+def escape(plain: str) -> str:
+    """Plain text (a message from bot/messages.py with user or document values in it) made safe to send:
+    every message goes out with parse_mode HTML, so a file name like "a<b>.txt" must not be read as a tag."""
+    return html.escape(plain, quote=False)
 
 
 @dataclass(frozen=True)
@@ -27,12 +33,14 @@ class Block:
     suffix: str = ""  # trusted HTML
 
     def render(self) -> str:
-        return self.prefix + html.escape(self.body, quote=False) + self.suffix
+        return self.prefix + escape(self.body) + self.suffix
 
 
-def source_html(passage: Passage) -> str:
-    """📄 Title — date — link or file, p. N"""
+def source_html(passage: Passage, language: str = "en") -> str:
+    """📄 Title — date — link or file, p. N; an agency answer: 💬 Agency answer, date — its question."""
     title = html.escape(passage.title, quote=False)
+    if is_agency_answer(passage):
+        return f"💬 <b>{escape(agency_label(passage, language))}</b> — {title}"
     parts = [f"<b>{title}</b>"]
     if passage.date:
         parts.append(html.escape(passage.date, quote=False))
@@ -48,12 +56,15 @@ def source_html(passage: Passage) -> str:
     return "📄 " + " — ".join(parts)
 
 
-def passage_blocks(passages: Sequence[Passage], first_number: int = 1) -> list[Block]:
+def passage_blocks(passages: Sequence[Passage], first_number: int = 1, language: str = "en") -> list[Block]:
+    """Each passage numbered, under its source (labelled in `language`), in an expandable quote."""
     blocks = []
     for n, passage in enumerate(passages, start=first_number):
         # Expandable: long passages stay one tap away instead of filling the screen.
         blocks.append(
-            Block(f"<b>[{n}]</b> {source_html(passage)}\n<blockquote expandable>", passage.text, "</blockquote>")
+            Block(
+                f"<b>[{n}]</b> {source_html(passage, language)}\n<blockquote expandable>", passage.text, "</blockquote>"
+            )
         )
     return blocks
 
@@ -62,7 +73,7 @@ def answer_blocks(answer: Answer) -> list[Block]:
     """The answering sentences first, then the quoted passages with their sources."""
     if not answer.answered:
         return [Block("", text("not_found", answer.language))]
-    return [Block("<b>", answer.answer, "</b>")] + passage_blocks(answer.passages)
+    return [Block("<b>", answer.answer, "</b>"), *passage_blocks(answer.passages, language=answer.language)]
 
 
 def pack(blocks: Sequence[Block], limit: int = TELEGRAM_LIMIT) -> list[str]:
@@ -94,11 +105,11 @@ def _fit(block: Block, limit: int) -> list[Block]:
     room = limit - len(block.prefix) - len(block.suffix)
     if room <= 0:
         raise ValueError("block tags alone exceed the message limit")
-    pieces = _split_text(block.body, lambda t: len(html.escape(t, quote=False)) <= room)
+    pieces = _split_text(block.body, lambda t: len(escape(t)) <= room)
     return [Block(block.prefix, p, block.suffix) for p in pieces]
 
 
-def _split_text(body: str, fits, level: int = 0) -> list[str]:
+def _split_text(body: str, fits: Callable[[str], bool], level: int = 0) -> list[str]:
     """Greedy split at the coarsest boundary that works; a hard cut only for unbroken text."""
     if fits(body):
         return [body]

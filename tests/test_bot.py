@@ -81,11 +81,12 @@ def test_off_topic_question_is_unanswered_and_kept(botapi, bot_app):
 
     reply = run(scenario())[-1]
     assert reply["text"] == "I could not find this in the agency's documents."
-    assert "reply_markup" not in reply and "📄" not in reply["text"]
-    row = bot_app.bot_data["services"].engine.store.db.execute(
-        "SELECT question, answered FROM questions ORDER BY id DESC LIMIT 1"
-    ).fetchone()
-    assert row == ("How do I bake a chocolate cake?", 0)
+    assert "📄" not in reply["text"]
+    # No source and no votes: the one button sends the question on to the agency (tests/test_escalation_bot.py).
+    buttons = [b["callback_data"] for row in reply["reply_markup"]["inline_keyboard"] for b in row]
+    assert len(buttons) == 1 and buttons[0].startswith("esc:")
+    row = bot_app.bot_data.questions.questions(limit=1)[0]
+    assert (row["question"], row["answered"]) == ("How do I bake a chocolate cake?", 0)
 
 
 def test_russian_question_gets_russian_not_found(botapi, bot_app):
@@ -98,7 +99,7 @@ def test_russian_question_gets_russian_not_found(botapi, bot_app):
 
 
 def test_thumbs_up_is_stored_and_shown(botapi, bot_app):
-    store = bot_app.bot_data["services"].engine.store
+    questions = bot_app.bot_data.questions
 
     async def scenario():
         async with running(bot_app):
@@ -114,7 +115,7 @@ def test_thumbs_up_is_stored_and_shown(botapi, bot_app):
 
     data = run(scenario())
     question_id = int(data.split(":")[1])
-    assert store.question(question_id)["feedback"] == 1
+    assert questions.question(question_id)["feedback"] == 1
     edited = botapi.calls_of("editMessageReplyMarkup")[0]["reply_markup"]["inline_keyboard"][0]
     assert edited[0]["text"] == "👍 ✓" and edited[1]["text"] == "👎"
     answers = [c.get("text") for c in botapi.calls_of("answerCallbackQuery")]
@@ -136,7 +137,7 @@ def test_more_sends_the_next_passages(botapi, bot_app):
             data = more_button(answer)
             botapi.press(INVESTOR, answer["_message"], data)
             await botapi.until(lambda: len(botapi.sent(INVESTOR)) > first, what="the next passages")
-            await asyncio.sleep(0.3)
+            await botapi.wait_idle(bot_app)
             # An old More that points past the end says so.
             botapi.press(INVESTOR, answer["_message"], data.rsplit(":", 1)[0] + ":6")
             await botapi.until(lambda: len(botapi.calls_of("answerCallbackQuery")) == 2, what="the second More")
@@ -180,13 +181,13 @@ def test_admin_upload_becomes_answerable(botapi, bot_app, caption):
     assert report.startswith("Added document #6:") and "Chunks: 1" in report
     assert (caption or "Tariffs") in report
     assert "4.2 roubles per kWh" in answer and "tariffs.md" in answer
-    uploads = list((bot_app.bot_data["services"].uploads).iterdir())
+    uploads = list((bot_app.bot_data.uploads).iterdir())
     assert len(uploads) == 1 and uploads[0].name != "tariffs.md" and uploads[0].suffix == ".md"
 
 
 def test_admin_upload_same_name_replaces_and_remove_deletes_the_file(botapi, bot_app):
-    store = bot_app.bot_data["services"].engine.store
-    uploads = bot_app.bot_data["services"].uploads
+    store = bot_app.bot_data.engine.store
+    uploads = bot_app.bot_data.uploads
 
     async def scenario():
         async with running(bot_app):
@@ -211,7 +212,7 @@ def test_admin_upload_same_name_replaces_and_remove_deletes_the_file(botapi, bot
 
 
 def test_non_admin_upload_is_refused_and_nothing_stored(botapi, bot_app):
-    store = bot_app.bot_data["services"].engine.store
+    store = bot_app.bot_data.engine.store
     before = store.document_count()
 
     async def scenario():
@@ -225,11 +226,11 @@ def test_non_admin_upload_is_refused_and_nothing_stored(botapi, bot_app):
     assert all("only agency staff" in t for t in texts(botapi, INVESTOR))
     assert store.document_count() == before
     assert not botapi.calls_of("getFile")
-    assert not bot_app.bot_data["services"].uploads.exists()
+    assert not bot_app.bot_data.uploads.exists()
 
 
 def test_admin_docs_and_remove(botapi, bot_app):
-    store = bot_app.bot_data["services"].engine.store
+    store = bot_app.bot_data.engine.store
 
     async def scenario():
         async with running(bot_app):
@@ -250,12 +251,56 @@ def test_admin_docs_and_remove(botapi, bot_app):
     assert store.document_count() == 4
 
 
+def test_staff_replies_follow_the_language_and_escape_names(botapi, bot_app):
+    """Staff texts come in the staff member's language too; a file name is shown, never parsed as HTML."""
+
+    async def scenario():
+        async with running(bot_app):
+            botapi.send_text(ADMIN_ID, "/help", language_code="ru")
+            await botapi.until(lambda: len(botapi.sent(ADMIN_ID)) == 1)
+            botapi.send_text(ADMIN_ID, "/docs", language_code="ru")
+            await botapi.until(lambda: len(botapi.sent(ADMIN_ID)) == 2)
+            botapi.send_document(ADMIN_ID, b"MZ", "<i>x&y.exe", language_code="ru")
+            await botapi.until(lambda: len(botapi.sent(ADMIN_ID)) == 3)
+            botapi.send_document(ADMIN_ID, b"big", "big.pdf", language_code="en", file_size=21 * 1024 * 1024)
+            await botapi.until(lambda: len(botapi.sent(ADMIN_ID)) == 4)
+
+    run(scenario())
+    help_, listing, refused, too_big = texts(botapi, ADMIN_ID)
+    assert "Для сотрудников" in help_ and "DOCX, HTML, MD, PDF, TXT" in help_ and "до 20 МБ" in help_
+    assert "фрагментов:" in listing and listing.count("#") == 5
+    assert refused.startswith("Не могу прочитать &lt;i&gt;x&amp;y.exe: поддерживаются .docx,")
+    assert too_big.startswith("The file is 21.0 MB") and "up to 20 MB" in too_big
+    assert not botapi.calls_of("getFile")  # neither file was fetched
+
+
+def test_upload_over_a_limit_names_the_setting(botapi, bot_settings, store):
+    """The library reports which limit a file hit; the bot adds the variable that raises it."""
+    from bot.app import build_application
+    from bot.questionlog import QuestionLog
+    from index.engine import Engine
+
+    settings = bot_settings.with_(max_file_mb=1)
+    application = build_application(settings, Engine.open(settings.engine_config(), store), QuestionLog.open(store))
+
+    async def scenario():
+        async with running(application):
+            botapi.send_document(ADMIN_ID, b"The land lease rate in Vorsino park is 100 roubles.\n" * 30_000, "rates.txt")
+            await botapi.until(lambda: botapi.sent(ADMIN_ID), what="the upload report")
+
+    run(scenario())
+    assert texts(botapi, ADMIN_ID) == [
+        "rates.txt was not added: file is 1.5 MB, over the 1 MB limit (INVESTBOT_MAX_FILE_MB)."
+    ]
+    assert store.document_count() == 0
+
+
 def test_long_answer_split_at_paragraphs(botapi, bot_app):
     """A 6,000+ character reply (an unpunctuated 390-word table row is one "sentence": it is the
     answer and its passage) is split under 4,096 characters per message, never mid-tag."""
     words = "Kaluga industrial site offers roads gas power water rail access for investors plot".split()
     table = " ".join(f"{words[i % len(words)]}{i // len(words)}" if i % 5 else words[i % len(words)] for i in range(390))
-    engine = bot_app.bot_data["services"].engine
+    engine = bot_app.bot_data.engine
     engine.add_text("upload:sites.txt", f"Site table\n\n{table}", title="Industrial sites table")
 
     async def scenario():
@@ -291,7 +336,7 @@ def test_group_message_without_mention_is_ignored(botapi, bot_app):
     async def scenario():
         async with running(bot_app):
             botapi.send_text(INVESTOR, KALUGA, chat_type="group", chat_id=group)
-            await asyncio.sleep(1.0)
+            await botapi.wait_idle(bot_app)
             silent = list(botapi.sent(group))
             mention = f"@{BOT_USERNAME}"
             botapi.send_text(INVESTOR, f"{mention} {KALUGA}", chat_type="group", chat_id=group,
@@ -350,7 +395,7 @@ def test_edited_messages_are_not_new_questions(botapi, bot_app):
     async def scenario():
         async with running(bot_app):
             botapi.send_text(INVESTOR, KALUGA, edited=True)
-            await asyncio.sleep(1.0)
+            await botapi.wait_idle(bot_app)
             botapi.send_text(INVESTOR, "/help")
             await botapi.until(lambda: botapi.sent(INVESTOR))
 
@@ -388,7 +433,7 @@ def test_rate_limit_and_length_cap(botapi, bot_app):
 def test_errors_apologise_and_token_stays_out_of_logs(botapi, bot_app, caplog, monkeypatch):
     from bot.logs import RedactFilter
 
-    engine = bot_app.bot_data["services"].engine
+    engine = bot_app.bot_data.engine
 
     def broken(*args, **kwargs):
         raise RuntimeError(f"database exploded near {TOKEN}")

@@ -5,17 +5,22 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import shutil
 import socket
 import urllib.request
 
 import pytest
 
 from bot.formatting import TELEGRAM_LIMIT, Block, answer_blocks, pack, source_html
-from bot.questionlog import QuestionLog
+from bot.investor import EXAMPLE_DATA, FEEDBACK_DATA, MORE_DATA, NO_DATA, example_data, feedback_data, more_data
+from bot.messages import PLURALS, TEXTS, plural
+from bot.questionlog import Feedback, QuestionLog
 from bot.ratelimit import RateLimiter
 from bot.settings import Settings, SettingsError
 from index.answer import Answer, Passage
 from tests.conftest import ROOT
+
+V01_STORE = ROOT / "tests" / "data" / "store-v0.1.db"
 
 
 def passage(**changes) -> Passage:
@@ -107,9 +112,10 @@ def test_rate_limiter_sliding_window():
         ({"TELEGRAM_API_BASE_URL": "127.0.0.1:8081/bot"}, "must start with http:// or https://"),
         ({"INVESTBOT_WEBHOOK_SECRET": "has spaces"}, "INVESTBOT_WEBHOOK_SECRET may only hold"),
         ({"INVESTBOT_RATE_LIMIT": "0"}, "INVESTBOT_RATE_LIMIT=0 must be positive"),
-        ({"INVESTBOT_BACKEND": "tf"}, "choose from: torch, onnx"),
+        ({"INVESTBOT_BACKEND": "tf"}, "INVESTBOT_BACKEND='tf' is not valid (choose from: "),
+        ({"INVESTBOT_STAFF_LANGUAGE": "de"}, "INVESTBOT_STAFF_LANGUAGE='de' is not valid (choose from: en, ru)"),
     ],
-    ids=["admins", "port-type", "port-range", "base-url", "secret", "rate", "backend"],
+    ids=["admins", "port-type", "port-range", "base-url", "secret", "rate", "backend", "staff-language"],
 )
 def test_bad_settings_name_the_variable(env, message):
     with pytest.raises(SettingsError, match=re.escape(message)):
@@ -145,12 +151,136 @@ def test_question_log_hashes_ids(store):
     assert log.user_hash(123456789) == again.user_hash(123456789) != QuestionLog(store, "other").user_hash(123456789)
     answer = Answer("Where?", "en", True, "Here.", [passage()], confidence=0.9)
     qid = log.record(answer, channel="telegram", latency_ms=12, user_id=123456789, chat_type="private")
-    row = store.question(qid)
+    row = log.question(qid)
     assert "123456789" not in json.dumps(row)
     assert row["doc_ids"] == "[1]" and row["answered"] == 1 and row["top_score"] == 0.9
-    assert log.feedback(qid, 999, 1) == "not_yours" and store.question(qid)["feedback"] is None
-    assert log.feedback(qid, 123456789, -1) == "ok" and store.question(qid)["feedback"] == -1
-    assert log.feedback(qid + 100, 123456789, 1) == "missing"
+    assert log.feedback(qid, 999, 1) is Feedback.NOT_YOURS and log.question(qid)["feedback"] is None
+    assert log.feedback(qid, 123456789, -1) is Feedback.OK and log.question(qid)["feedback"] == -1
+    assert log.feedback(qid + 100, 123456789, 1) is Feedback.MISSING
+    with pytest.raises(ValueError, match="feedback must be 1 or -1"):
+        log.set_feedback(qid, 0)
+
+
+def test_store_made_by_v0_1_upgrades_in_place(tmp_path):
+    """A database made by the released v0.1 (one global `migrations` table holding 1, 2, 3) opens with
+    the store and the question log, loses nothing, and records both migration sets."""
+    from bot.questionlog import MIGRATIONS as QUESTIONLOG_MIGRATIONS
+    from index.engine import Engine, EngineConfig
+    from index.store import MIGRATIONS as DOCUMENT_MIGRATIONS
+    from index.store import Store
+
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    shutil.copyfile(V01_STORE, data_dir / "investbot.db")
+    store = Store.in_dir(data_dir)
+    try:
+        log = QuestionLog.open(store)
+        assert store.document_count() == 5 and store.chunk_count() == 19
+        rows = sorted(log.questions(), key=lambda r: r["id"])
+        assert [(r["id"], r["channel"], r["question"], r["answered"], r["doc_ids"]) for r in rows] == [
+            (1, "cli", "How many industrial parks does Kaluga Region have?", 1, "[2, 3]"),
+            (2, "cli", "Where to buy a cake?", 0, "[]"),
+        ]
+        assert rows[0]["answer"].startswith("There are 10 industrial parks") and rows[0]["top_score"] == 0.8485
+        assert rows[0]["asked_at"] == "2026-11-29T17:24:25+00:00" and rows[1]["answer"] is None
+        assert store.get_meta("log_salt") == "aee568c10cccba983b4e78226a14c928"  # the salt stays: hashes still match
+        assert DOCUMENT_MIGRATIONS.applied(store.db) == [name for name, _ in DOCUMENT_MIGRATIONS.steps]
+        assert QUESTIONLOG_MIGRATIONS.applied(store.db) == ["questions", "gap_topics"]
+        engine = Engine.open(EngineConfig(data_dir=data_dir, model=None), store)
+        answer = engine.answer("How many industrial parks does Kaluga Region have?")
+        assert answer.answered and "10 industrial parks" in answer.answer
+        qid = log.record(answer, channel="telegram", latency_ms=7, user_id=5, chat_type="private")
+        assert qid == 3 and log.question(qid)["answered"] == 1
+        assert log.refresh_gaps() and log.stats().questions == 3
+        # Opening again runs nothing more.
+        assert store.apply_migrations(QUESTIONLOG_MIGRATIONS) == []
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize(
+    "n, language, expected",
+    [
+        (1, "en", "question"), (2, "en", "questions"), (0, "en", "questions"), (11, "en", "questions"),
+        (1, "ru", "вопрос"), (21, "ru", "вопрос"), (2, "ru", "вопроса"), (34, "ru", "вопроса"),
+        (5, "ru", "вопросов"), (11, "ru", "вопросов"), (12, "ru", "вопросов"), (0, "ru", "вопросов"),
+        (111, "ru", "вопросов"), (3, "de", "questions"),
+    ],
+    ids=["en-1", "en-2", "en-0", "en-11", "ru-1", "ru-21", "ru-2", "ru-34", "ru-5", "ru-11", "ru-12", "ru-0",
+         "ru-111", "other-language-english"],
+)
+def test_plural(n, language, expected):
+    assert plural(n, "question", language) == expected
+
+
+def test_every_text_in_both_languages_with_the_same_values():
+    placeholders = re.compile(r"\{(\w+)")
+    for key, entry in TEXTS.items():
+        assert set(entry) == {"en", "ru"}, key
+        assert set(placeholders.findall(entry["en"])) == set(placeholders.findall(entry["ru"])), key
+    assert all(set(forms) == {"en", "ru"} for forms in PLURALS.values())
+
+
+@pytest.mark.parametrize(
+    "pattern, data, groups",
+    [
+        (EXAMPLE_DATA, example_data("ru", 2), ("ru", "2")),
+        (FEEDBACK_DATA, feedback_data(17, -1), ("17", "-1")),
+        (MORE_DATA, more_data(17, 3), ("17", "3")),
+        (EXAMPLE_DATA, "ex:de:0", None),
+        (EXAMPLE_DATA, "ex:en:-1", None),
+        (FEEDBACK_DATA, "fb:17:2", None),
+        (FEEDBACK_DATA, "fb:17:1\n", None),
+        (FEEDBACK_DATA, "fb:-3:1", None),
+        (FEEDBACK_DATA, "fb:" + "9" * 30 + ":1", None),
+        (MORE_DATA, "more:17:x", None),
+        (MORE_DATA, "more:17:3:4", None),
+        (NO_DATA, "", ()),
+        (NO_DATA, "fb:17:1", None),
+    ],
+    ids=["example", "feedback", "more", "unknown-language", "negative-index", "bad-vote", "trailing-newline",
+         "negative-id", "huge-id", "non-number", "extra-part", "empty", "no-data-only-empty"],
+)
+def test_callback_data_patterns(pattern, data, groups):
+    """What the buttons carry is accepted; anything else falls through to the 'expired' reply."""
+    match = pattern.match(data)
+    assert (match.groups() if match else None) == groups
+
+
+@pytest.mark.parametrize(
+    "reason, limit, expected",
+    [
+        ("took longer than the 120 s limit per file", "file_timeout",
+         "took longer than the 120 s limit per file (INVESTBOT_FILE_TIMEOUT)"),
+        ("file is 60.0 MB, over the 50 MB limit", "max_file_bytes",
+         "file is 60.0 MB, over the 50 MB limit (INVESTBOT_MAX_FILE_MB)"),
+        ("not a valid PDF", None, "not a valid PDF"),
+        ("odd", "a_limit_we_do_not_set", "odd"),
+    ],
+    ids=["timeout", "size", "no-limit", "unknown-limit"],
+)
+def test_failure_names_the_variable_of_the_limit(reason, limit, expected):
+    from bot.settings import with_limit_variable
+
+    assert with_limit_variable(reason, limit) == expected
+
+
+def test_settings_take_library_defaults():
+    from index.engine import EngineConfig
+
+    library = EngineConfig(data_dir=Settings().data_dir)
+    ours = Settings().engine_config()
+    for name in ("min_coverage", "dense_threshold", "max_file_bytes", "file_timeout"):
+        assert getattr(ours, name) == getattr(library, name), name
+    assert Settings().upload_limit_mb == 20 and Settings(max_file_mb=5).upload_limit_mb == 5
+
+
+def test_staff_help_names_the_registry_formats():
+    from bot.staff import upload_formats
+    from index.readers import SUPPORTED_FORMATS
+
+    listed = upload_formats().split(", ")
+    assert listed == sorted(listed) and {f.lower() for f in listed} == set(SUPPORTED_FORMATS.values())
 
 
 def test_every_bot_command_is_in_readme(bot_app):

@@ -117,7 +117,7 @@ def test_fuzz_text_messages(harness, text, user, group, edited):
 @FUZZ
 @given(command=commands, user=st.sampled_from(USERS))
 def test_fuzz_commands(harness, command, user):
-    store = harness.app.bot_data["services"].engine.store
+    store = harness.app.bot_data.engine.store
     before = store.document_count()
     name, arg = command
     harness.feed({"message": message(user, f"{name} {arg}".strip())})
@@ -129,17 +129,17 @@ def test_fuzz_commands(harness, command, user):
 @FUZZ
 @given(data=callback_data, user=st.sampled_from(USERS))
 def test_fuzz_callbacks(harness, data, user):
-    store = harness.app.bot_data["services"].engine.store
-    if not store.questions(limit=1):  # a real question to aim at, asked by someone else
+    log = harness.app.bot_data.questions
+    if not log.questions(limit=1):  # a real question to aim at, asked by someone else
         harness.feed({"message": message(1001, "How many industrial parks does Kaluga Region have?")})
-    votes = {r["id"]: r["feedback"] for r in store.questions()}
+    votes = {r["id"]: r["feedback"] for r in log.questions()}
     bot_message = {"message_id": 1, "date": 0, "chat": {"id": user, "type": "private"},
                    "from": {"id": 7000001, "is_bot": True, "first_name": "InvestBot"}, "text": "…"}
     harness.feed({"callback_query": {"id": "q", "from": {"id": user, "is_bot": False, "first_name": "F"},
                                      "chat_instance": "c", "data": data, "message": bot_message}})
     check_sent(harness)
     if user != 1001:  # nobody else's vote can change the asker's feedback
-        assert {r["id"]: r["feedback"] for r in store.questions() if r["id"] in votes} == votes
+        assert {r["id"]: r["feedback"] for r in log.questions() if r["id"] in votes} == votes
 
 
 @pytest.mark.parametrize(
@@ -164,7 +164,7 @@ def test_no_token_or_raw_ids_in_logs(harness, caplog, monkeypatch):
     even when a failure's traceback carries the token."""
     from bot.logs import configure_logging
 
-    engine = harness.app.bot_data["services"].engine
+    engine = harness.app.bot_data.engine
     real = engine.answer
 
     def sometimes_broken(question, *args, **kwargs):
@@ -189,7 +189,33 @@ def test_no_token_or_raw_ids_in_logs(harness, caplog, monkeypatch):
     assert TOKEN not in logged
     assert not any(str(user) in logged for user in (1001, 1002))
     harness.errors.clear()  # the failures were the point here
-    rows = engine.store.questions()
+    rows = harness.app.bot_data.questions.questions()
     assert len(rows) == len(USERS)
     assert all(re.fullmatch(r"[0-9a-f]{32}", r["user_hash"]) for r in rows)
     assert len({r["user_hash"] for r in rows}) == len(USERS)
+
+
+@pytest.mark.parametrize(
+    "data",
+    ["", "junk", "fb:{qid}:2", "fb:{qid}:1\n", "fb:-{qid}:1", "fb:{qid}:1:extra", "more:{qid}:51",
+     "more:" + "9" * 30 + ":3", "ex:de:0", "ex:en:99", "ex:en:-1"],
+    ids=["empty", "junk", "bad-vote", "trailing-newline", "negative-id", "extra-part", "more-too-far",
+         "huge-id", "unknown-language", "example-out-of-range", "negative-example"],
+)
+def test_tampered_callback_data_changes_nothing(harness, data):
+    """Data no button of the bot carries gets "no longer available" and changes no vote, even the asker's own."""
+    log = harness.app.bot_data.questions
+    harness.feed({"message": message(1001, "How many industrial parks does Kaluga Region have?")})
+    qid = log.questions(limit=1)[0]["id"]
+    sent_before = len(harness.api.calls_of("sendMessage"))
+    bot_message = {"message_id": 1, "date": 0, "chat": {"id": 1001, "type": "private"},
+                   "from": {"id": 7000001, "is_bot": True, "first_name": "InvestBot"}, "text": "…"}
+    harness.feed({"callback_query": {"id": "q", "from": {"id": 1001, "is_bot": False, "first_name": "F",
+                                                        "language_code": "en"},
+                                     "chat_instance": "c", "data": data.format(qid=qid), "message": bot_message}})
+    check_sent(harness)
+    assert [c.get("text") for c in harness.api.calls_of("answerCallbackQuery")] == [
+        "This question is no longer available."]
+    assert log.question(qid)["feedback"] is None
+    assert len(harness.api.calls_of("sendMessage")) == sent_before
+    assert not harness.api.calls_of("editMessageReplyMarkup")

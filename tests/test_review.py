@@ -17,8 +17,9 @@ from click.testing import CliRunner
 
 from bot.cli import cli
 from bot.datasette_review import QUERIES, start_review
+from bot.gaps import group_questions
 from bot.questionlog import QuestionLog
-from bot.review import SinceError, format_questions, group_questions, parse_since, refresh_gaps
+from bot.review import SinceError, format_questions, format_stats, parse_since
 from index.answer import Answer
 from tests.conftest import ADMIN_ID, KNOWLEDGE, TOKEN
 
@@ -81,26 +82,30 @@ def test_gap_label_names_the_topic():
     assert set(topics[0].label.split(", ")[:2]) == {"electricity", "tariff"}
 
 
-def _log(store, question, answered, *, days_ago=0, user=None, feedback=None, channel="telegram"):
-    log = QuestionLog(store, "salt")
+def _log(log: QuestionLog, question, answered, *, days_ago=0, user=None, feedback=None, channel="telegram", now=NOW):
     answer = Answer(question, "ru" if any("а" <= c <= "я" for c in question.lower()) else "en", answered,
                     "An answer." if answered else "", [], 0.8 if answered else 0.1)
     qid = log.record(answer, channel=channel, latency_ms=5, user_id=user, chat_type="private")
-    asked = (NOW - dt.timedelta(days=days_ago)).isoformat()
-    store.db.execute("UPDATE questions SET asked_at = ? WHERE id = ?", [asked, qid])
+    asked = (now - dt.timedelta(days=days_ago)).isoformat()
+    log.store.db.execute("UPDATE questions SET asked_at = ? WHERE id = ?", [asked, qid])
     if feedback:
-        store.set_feedback(qid, feedback)
+        log.set_feedback(qid, feedback)
     return qid
 
 
 @pytest.fixture
-def logged(store):
-    _log(store, "How many industrial parks does Kaluga Region have?", True, days_ago=0, user=5, feedback=1)
-    _log(store, "What is the electricity tariff?", False, days_ago=1, user=6)
-    _log(store, "Какие тарифы на электроэнергию?", False, days_ago=2, user=7)
-    _log(store, "Who is the governor?", True, days_ago=3, user=8, feedback=-1)
-    _log(store, "Old question about land", False, days_ago=40, user=9)
-    return store
+def log(store):
+    return QuestionLog(store, "salt")
+
+
+@pytest.fixture
+def logged(log):
+    _log(log, "How many industrial parks does Kaluga Region have?", True, days_ago=0, user=5, feedback=1)
+    _log(log, "What is the electricity tariff?", False, days_ago=1, user=6)
+    _log(log, "Какие тарифы на электроэнергию?", False, days_ago=2, user=7)
+    _log(log, "Who is the governor?", True, days_ago=3, user=8, feedback=-1)
+    _log(log, "Old question about land", False, days_ago=40, user=9)
+    return log
 
 
 def test_filters(logged):
@@ -129,22 +134,41 @@ def test_json_and_table(logged):
         format_questions([], "xml")
 
 
-def test_retention_purges_old_entries(store):
-    _log(store, "recent", True, days_ago=1)
-    _log(store, "old", True, days_ago=40)
-    log = QuestionLog(store, "salt", retention_days=30)
-    assert log.purge(now=NOW) == 1
-    assert [r["question"] for r in store.questions()] == ["recent"]
-    assert QuestionLog(store, "salt").purge(now=NOW) == 0  # no retention set: nothing goes
+def test_retention_purges_old_entries(store, log):
+    _log(log, "recent", True, days_ago=1)
+    _log(log, "old", True, days_ago=40)
+    kept_30_days = QuestionLog(store, "salt", retention_days=30)
+    assert kept_30_days.purge(now=NOW) == 1
+    assert [r["question"] for r in log.questions()] == ["recent"]
+    assert log.purge(now=NOW) == 0  # no retention set: nothing goes
 
 
 def test_stats_and_gaps(logged):
-    topics = refresh_gaps(logged, parse_since("7d", NOW))
+    topics = logged.refresh_gaps(parse_since("7d", NOW))
     assert [t.size for t in topics] == [2]  # the two tariff questions, in two languages
-    stats = logged.question_stats(parse_since("7d", NOW))
-    assert stats["questions"] == 4 and stats["answered"] == 2 and stats["answer_rate"] == 0.5
-    assert stats["positive"] == 1 and stats["negative"] == 1
-    assert len(stats["per_day"]) == 4
+    stats = logged.stats(parse_since("7d", NOW))
+    assert stats.questions == 4 and stats.answered == 2 and stats.answer_rate == 0.5
+    assert stats.positive == 1 and stats.negative == 1
+    assert len(stats.per_day) == 4
+    stored = logged.store.db.execute("SELECT COUNT(*), COUNT(DISTINCT topic) FROM gap_topics").fetchone()
+    assert stored == (2, 1)
+
+
+@pytest.mark.parametrize(
+    "language, expected",
+    [
+        ("en", ["Questions in the last 7 days: 4", "Answered: 2 (50%)", "2 questions about"]),
+        ("ru", ["Вопросов за последние 7 дней: 4", "С ответом: 2 (50%)", "2 вопроса на тему"]),
+    ],
+    ids=["english", "russian"],
+)
+def test_stats_report_in_the_reader_language(logged, language, expected):
+    from bot.messages import text
+
+    since = parse_since("7d", NOW)
+    report = format_stats(logged.stats(since), logged.refresh_gaps(since), text("last_7_days", language), language)
+    for line in expected:
+        assert line in report
 
 
 # --- the CLI -------------------------------------------------------------------------------------
@@ -203,44 +227,42 @@ def _get(url: str) -> tuple[int, bytes]:
 
 
 def test_datasette_review_pages(logged, tmp_path):
-    from index.store import Store
-
-    logged.save_document  # the store has no documents: add one so "most cited" has a row
     from index.engine import Engine, EngineConfig
 
-    engine = Engine.open(EngineConfig(data_dir=logged.path.parent, model=None), logged)
+    store = logged.store  # it has no documents yet: add some so "most cited" has rows
+    engine = Engine.open(EngineConfig(data_dir=store.path.parent, model=None), store)
     engine.ingest([KNOWLEDGE])
-    logged.db.execute("UPDATE questions SET doc_ids = '[1, 2]' WHERE answered = 1")
-    refresh_gaps(logged)
+    store.db.execute("UPDATE questions SET doc_ids = '[1, 2]' WHERE answered = 1")
+    logged.refresh_gaps()
     port = _free_port()
-    process = start_review(logged.path, port, tmp_path)
+    process = start_review(store.path, port, tmp_path)
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120  # for a server that never starts; generous for a loaded machine
         while time.monotonic() < deadline:
             try:
                 if _get(f"{base}/-/versions.json")[0] == 200:
                     break
             except OSError:
-                time.sleep(0.2)
+                pass
+            time.sleep(0.2)
         expected_rows = {
             "recent_questions": 5, "unanswered": 3, "negative_feedback": 1, "gaps_by_topic": 2,
             "most_cited_documents": 2, "questions_per_day": 5,
         }
         for name, rows in expected_rows.items():
-            status, body = _get(f"{base}/{logged.path.stem}/{name}.json?_shape=array")
+            status, body = _get(f"{base}/{store.path.stem}/{name}.json?_shape=array")
             assert status == 200, name
             assert len(json.loads(body)) == rows, (name, body[:300])
-            status, page = _get(f"{base}/{logged.path.stem}/{name}")
+            status, page = _get(f"{base}/{store.path.stem}/{name}")
             assert status == 200 and QUERIES[name]["title"].encode() in page
-        gaps = json.loads(_get(f"{base}/{logged.path.stem}/gaps_by_topic.json?_shape=array")[1])
+        gaps = json.loads(_get(f"{base}/{store.path.stem}/gaps_by_topic.json?_shape=array")[1])
         assert gaps[0]["questions"] == 2
         # Arbitrary SQL is off; so is writing.
-        assert _get(f"{base}/{logged.path.stem}?sql=select+*+from+questions")[0] == 403
+        assert _get(f"{base}/{store.path.stem}?sql=select+*+from+questions")[0] == 403
     finally:
         process.terminate()
         process.wait(timeout=10)
-    assert Store  # imported for the type only
 
 
 def test_review_command_reports_where(cli_env, monkeypatch):
@@ -282,13 +304,13 @@ def test_admin_stats_unanswered_and_refusals(botapi, bot_app):
 
 
 def test_daily_digest_goes_to_admins(botapi, bot_app):
-    from bot.app import send_digest
+    from bot.jobs import send_digest
     from tests.test_bot import running
 
-    store = bot_app.bot_data["services"].engine.store
-    _log(store, "What is the electricity tariff?", False)
-    _log(store, "Who is the governor?", True, feedback=-1)
-    store.db.execute("UPDATE questions SET asked_at = ?", [dt.datetime.now(dt.timezone.utc).isoformat()])
+    questions = bot_app.bot_data.questions
+    now = dt.datetime.now(dt.timezone.utc)
+    _log(questions, "What is the electricity tariff?", False, now=now)
+    _log(questions, "Who is the governor?", True, feedback=-1, now=now)
     jobs = [j.name for j in bot_app.job_queue.jobs()]
     assert "daily-digest" in jobs
 
@@ -315,10 +337,55 @@ def test_raw_telegram_ids_never_stored(botapi, bot_app):
             await botapi.until(lambda: [m for m in botapi.sent(user_id) if "reply_markup" in m])
 
     asyncio.run(scenario())
-    store = bot_app.bot_data["services"].engine.store
+    store = bot_app.bot_data.engine.store
     store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     raw = store.path.read_bytes()
     assert str(user_id).encode() not in raw and f"User{user_id}".encode() not in raw
     assert TOKEN.encode() not in raw
-    row = store.questions()[0]
+    row = bot_app.bot_data.questions.questions()[0]
     assert row["user_hash"] and str(user_id) not in row["user_hash"]
+
+
+@pytest.mark.parametrize(
+    "language, expected",
+    [
+        ("en", ["InvestBot — the last 24 hours: 3 questions, 1 answered (33%)", "Feedback: 👍 0  👎 1",
+                "New gaps (unanswered, by topic):", "2 × ",
+                "Answers marked 👎:\n• Who is the governor? → An answer."]),
+        ("ru", ["InvestBot — за последние 24 часа: 3 вопроса, с ответом 1 (33%)", "Отзывы: 👍 0  👎 1",
+                "Новые пробелы (без ответа, по темам):", "2 × ",
+                "Ответы с оценкой 👎:\n• Who is the governor? → An answer."]),
+    ],
+    ids=["english", "russian"],
+)
+def test_digest_text(log, language, expected):
+    from bot.jobs import digest_text
+
+    _log(log, "What is the electricity tariff?", False)
+    _log(log, "Какие тарифы на электроэнергию?", False)
+    _log(log, "Who is the governor?", True, feedback=-1)
+    _log(log, "Old question about land", False, days_ago=2)  # older than a day: not in the digest
+    digest = digest_text(log, language, now=NOW)
+    for line in expected:
+        assert line in digest
+    assert "land" not in digest
+
+
+def test_digest_job_applies_retention(botapi, bot_app):
+    """The digest job purges expired questions (in a worker thread) before it reports."""
+    from bot.jobs import send_digest
+    from tests.test_bot import running
+
+    questions = bot_app.bot_data.questions
+    questions.retention_days = 30
+    now = dt.datetime.now(dt.timezone.utc)
+    _log(questions, "Old question about land", False, days_ago=40, now=now)
+    _log(questions, "What is the electricity tariff?", False, now=now)
+
+    async def scenario():
+        async with running(bot_app):
+            bot_app.job_queue.run_once(send_digest, 0)
+            await botapi.until(lambda: botapi.sent(ADMIN_ID), what="the digest")
+
+    asyncio.run(scenario())
+    assert [r["question"] for r in questions.questions()] == ["What is the electricity tariff?"]

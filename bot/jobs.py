@@ -1,0 +1,74 @@
+"""Scheduled work: the daily digest for staff (and the question log's retention purge with it).
+
+The expiry of questions waiting for staff runs hourly from bot/escalation_handlers.py; the digest
+lists those still waiting.
+
+The JobQueue runs these on the event loop, so everything that reads or writes SQLite happens in a
+worker thread (asyncio.to_thread); only the sending is awaited on the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import Sequence
+
+from .context import BotContext, send_report
+from .escalations import Escalation, Escalations
+from .messages import plural, text
+from .questionlog import QuestionLog
+
+log = logging.getLogger(__name__)
+
+DIGEST_ITEMS = 10  # topics listed in the digest
+DIGEST_NEGATIVE = 5  # 👎 answers listed in the digest
+DIGEST_ANSWER_CHARS = 200  # how much of a 👎 answer the digest quotes
+
+
+def digest_text(
+    questions: QuestionLog, lang: str, now: dt.datetime | None = None, pending: Sequence[Escalation] = ()
+) -> str:
+    """The daily digest for staff: the last 24 hours in a few lines, and the questions waiting for them."""
+    now = now or dt.datetime.now(dt.timezone.utc)
+    since = (now - dt.timedelta(hours=24)).replace(microsecond=0).isoformat()
+    stats = questions.stats(since)
+    lines = [text("digest_title", lang, n=stats.questions, noun=plural(stats.questions, "question", lang))]
+    if stats.questions:
+        lines[0] += text("digest_answered", lang, n=stats.answered, rate=stats.answer_rate)
+    lines.append(text("feedback_balance", lang, positive=stats.positive, negative=stats.negative))
+    topics = questions.gap_topics(questions.questions(since=since, unanswered=True))
+    if topics:
+        lines += ["", text("digest_gaps", lang)]
+        lines += [
+            text("topic_line", lang, size=t.size, label=t.label, example=t.example) for t in topics[:DIGEST_ITEMS]
+        ]
+    negative = questions.questions(since=since, negative=True, limit=DIGEST_NEGATIVE)
+    if negative:
+        lines += ["", text("digest_negative", lang)]
+        lines += [f"• {r['question']} → {(r['answer'] or '')[:DIGEST_ANSWER_CHARS]}" for r in negative]
+    if pending:
+        lines += ["", text("digest_pending", lang, n=len(pending))]
+        lines += [
+            text("pending_line", lang, id=e.id, question=e.question, since=e.escalated_at[:10], waiting=e.askers)
+            for e in pending[:DIGEST_ITEMS]
+        ]
+    return "\n".join(lines)
+
+
+def purge_and_digest(questions: QuestionLog, lang: str, escalations: Escalations | None = None) -> str:
+    """Apply the retention period, then write the digest (one worker-thread trip)."""
+    questions.purge()
+    pending = escalations.waiting() if escalations is not None else []
+    return digest_text(questions, lang, pending=pending)
+
+
+async def send_digest(context: BotContext) -> None:
+    """JobQueue callback: the digest to every admin; one unreachable admin does not stop the others."""
+    data = context.bot_data
+    report = await asyncio.to_thread(purge_and_digest, data.questions, data.settings.staff_language, data.escalations)
+    for admin in sorted(data.settings.admins):
+        try:
+            await send_report(context, admin, report)
+        except Exception:
+            log.warning("Could not send the daily digest to an admin", exc_info=True)
