@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PIP := $(BIN)/pip install --quiet -c constraints.txt
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test eval bench clean
+.PHONY: setup run lint format test eval bench clean
 
 setup: $(STAMP)
 
@@ -19,7 +19,17 @@ $(STAMP): pyproject.toml constraints.txt
 run: setup
 	$(BIN)/investbot run
 
-test: setup
+# The lint and format gate runs before the tests, so CI (.ci/run: make test) enforces it.
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+# Rewrites files: run it on a tree nobody else is editing.
+format: setup
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+test: lint
 	$(BIN)/python -m pytest -q
 
 eval: setup

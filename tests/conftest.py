@@ -1,8 +1,13 @@
-"""Shared fixtures: a temporary data dir, a store, engines, and a tiny offline embedding model."""
+"""Shared fixtures: a temporary data dir, a store, engines, and a tiny offline embedding model; and the
+rule that no test leaves a thread running."""
 
 from __future__ import annotations
 
+import errno
 import os
+import socket
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -15,6 +20,61 @@ ROOT = Path(__file__).resolve().parent.parent
 KNOWLEDGE = ROOT / "knowledge"
 SEEDS = ROOT.parent / "shared" / "seeds"
 EVAL_DIR = ROOT.parent / "shared" / "eval"
+THREAD_JOIN_WINDOW = 5.0  # seconds a test's threads get to finish after it, before it counts as a leak
+
+
+@pytest.fixture(autouse=True)
+def no_thread_left_running(request):
+    """Fail a test that leaves a new non-daemon thread alive.
+
+    Such a thread keeps the interpreter from exiting (pytest hangs at the end of the run) and goes on
+    acting after its test: on the next test's files, its store, its bot. Autouse fixtures are set up
+    first and torn down last, so this looks after every other fixture has cleaned up. Threads get a
+    short window to finish (a worker that was told to stop and is on its way out is no leak); daemon
+    threads are left alone: they die with the interpreter by design (the engine's per-file timeout).
+    """
+    before = set(threading.enumerate())
+    yield
+    new = [t for t in threading.enumerate() if t not in before and not t.daemon]
+    deadline = time.monotonic() + THREAD_JOIN_WINDOW
+    for thread in new:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    alive = [t.name for t in new if t.is_alive()]
+    if alive:
+        pytest.fail(f"{request.node.nodeid} left threads running: {alive}", pytrace=False)
+
+
+@pytest.fixture
+def no_network(monkeypatch) -> list:
+    """Name lookups and internet connections fail at once; the list records every attempt.
+
+    "It fails fast offline" is proved by asserting the list is empty (nothing even tried the network),
+    not by timing the call: a time limit fails on a loaded machine and passes on a slow network lookup.
+    Local sockets (Unix, socketpair) still work.
+    """
+    attempts: list = []
+
+    def getaddrinfo(host, *args, **kwargs):
+        attempts.append(host)
+        raise socket.gaierror(socket.EAI_NONAME, f"name lookup of {host} blocked in tests")
+
+    def connect(self, address):
+        if self.family in (socket.AF_INET, socket.AF_INET6):
+            attempts.append(address)
+            raise ConnectionRefusedError(errno.ECONNREFUSED, f"connection to {address} blocked in tests")
+        return real_connect(self, address)
+
+    def connect_ex(self, address):
+        if self.family in (socket.AF_INET, socket.AF_INET6):
+            attempts.append(address)
+            return errno.ECONNREFUSED
+        return real_connect_ex(self, address)
+
+    real_connect, real_connect_ex = socket.socket.connect, socket.socket.connect_ex
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
+    return attempts
 
 
 @pytest.fixture
@@ -89,8 +149,12 @@ def bot_settings(data_dir: Path, botapi):
     from bot.settings import Settings
 
     return Settings(
-        data_dir=data_dir, model=None, telegram_token=TOKEN, api_base_url=botapi.base_url,
-        admins=frozenset({ADMIN_ID}), log_salt="test-salt",
+        data_dir=data_dir,
+        model=None,
+        telegram_token=TOKEN,
+        api_base_url=botapi.base_url,
+        admins=frozenset({ADMIN_ID}),
+        log_salt="test-salt",
     )
 
 

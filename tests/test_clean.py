@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 
 from index.clean import boilerplate_candidates, clean_text, line_key
 
-SEEDS = Path("/work/shared/seeds")
+# The seed articles sit beside the repository, in ../shared (not shipped with it).
+SEEDS = Path(__file__).resolve().parents[1].parent / "shared" / "seeds"
 
 P1 = "The region has ten industrial parks."
 P2 = "Investors receive tax benefits for ten years."

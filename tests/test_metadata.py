@@ -10,7 +10,8 @@ import pytest
 from index.clean import clean_text
 from index.metadata import extract_title, find_date, parse_date
 
-SEEDS = Path("/work/shared/seeds")
+# The seed articles sit beside the repository, in ../shared (not shipped with it).
+SEEDS = Path(__file__).resolve().parents[1].parent / "shared" / "seeds"
 
 # --- extract_title -----------------------------------------------------------------------------
 
