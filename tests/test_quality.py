@@ -22,7 +22,19 @@ def test_qa_set_is_consistent():
     for q in QA["answerable"]:
         text = (knowledge / q["doc"]).read_text(encoding="utf-8")
         assert q["answer"] in text, q["id"]
-    assert len({q["id"] for q in QA["answerable"] + QA["unanswerable"]}) == len(QA["answerable"]) + len(QA["unanswerable"])
+    entries = QA["answerable"] + QA["unanswerable"]
+    assert len({q["id"] for q in entries}) == len(entries)
+    traps = {"region", "company", "nationality", "year", "figure", "person"}
+    for q in entries:
+        assert q["lang"] in {"en", "ru"} and q["split"] in {"dev", "test"}, q["id"]
+    for q in QA["unanswerable"]:
+        assert q["kind"] in {"off-topic", "near-topic"}, q["id"]
+        assert (q.get("trap") in traps) if q["kind"] == "near-topic" else "trap" not in q, q["id"]
+    # a decision rule is calibrated on dev and reported on test: both need a fair share of every language
+    for section in ("answerable", "unanswerable"):
+        for lang in ("en", "ru"):
+            splits = [q["split"] for q in QA[section] if q["lang"] == lang]
+            assert 0.4 <= splits.count("dev") / len(splits) <= 0.6, (section, lang)
 
 
 @pytest.mark.parametrize("q", OFF_TOPIC, ids=[q["id"] for q in OFF_TOPIC])
