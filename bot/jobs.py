@@ -1,4 +1,5 @@
-"""Scheduled work: the daily digest for staff (and the question log's retention purge with it).
+"""Scheduled work: the daily digest for staff (and the question log's retention purge with it), and the
+daily refresh of web documents (INVESTBOT_REFRESH_TIME), reported to staff when anything changed or failed.
 
 The expiry of questions waiting for staff runs hourly from bot/escalation_handlers.py; the digest
 lists those still waiting.
@@ -14,10 +15,13 @@ import datetime as dt
 import logging
 from collections.abc import Sequence
 
+from index.webingest import WebReport
+
 from .context import BotContext, send_report
 from .escalations import Escalation, Escalations
 from .messages import plural, text
 from .questionlog import QuestionLog
+from .settings import web_failure_line
 
 log = logging.getLogger(__name__)
 
@@ -72,3 +76,40 @@ async def send_digest(context: BotContext) -> None:
             await send_report(context, admin, report)
         except Exception:
             log.warning("Could not send the daily digest to an admin", exc_info=True)
+
+
+def refresh_text(report: WebReport, lang: str) -> str | None:
+    """The refresh report for staff: what changed, what is new, what failed; None on a day when nothing did."""
+    changed = [r for r in report.results if r.status == "replaced"]
+    new = [r for r in report.results if r.status == "added"]
+    failed = report.failed
+    if not (changed or new or failed):
+        return None
+    counts = {"unchanged": report.count("unchanged"), "changed": len(changed), "failed": len(failed), "new": len(new)}
+    lines = [text("refresh_title", lang, **counts)]
+    for key, results in (("refresh_changed", changed), ("refresh_new", new), ("refresh_failed", failed)):
+        if not results:
+            continue
+        lines += ["", text(key, lang)]
+        for result in results[:DIGEST_ITEMS]:
+            failure = result.status == "failed"
+            lines.append(f"• {web_failure_line(result)}" if failure else f"• {result.title} — {result.url}")
+        if len(results) > DIGEST_ITEMS:
+            lines.append(text("and_more", lang, n=len(results) - DIGEST_ITEMS))
+    return "\n".join(lines)
+
+
+async def refresh_web(context: BotContext) -> None:
+    """JobQueue callback: re-fetch web documents and followed listings, then tell every admin what changed."""
+    data = context.bot_data
+    report = await asyncio.to_thread(data.engine.refresh, data.settings.fetch_config(), embed=False)
+    counts = [report.count(status) for status in ("unchanged", "replaced", "failed", "added")]
+    log.info("Web refresh: %d unchanged, %d changed, %d failed, %d new", *counts)
+    message = refresh_text(report, data.settings.staff_language)
+    for admin in sorted(data.settings.admins) if message is not None else ():
+        try:
+            await send_report(context, admin, message)
+        except Exception:
+            log.warning("Could not send the refresh report to an admin", exc_info=True)
+    if report.chunk_ids and data.embedding.enabled:  # changed and new pages, by meaning too
+        await data.embedding.run()

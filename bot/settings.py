@@ -1,9 +1,10 @@
 """Settings: one object built from environment variables and CLI options, passed down explicitly.
 
 Each application default is defined once, here. Where the library has a default of its own (the
-dense threshold, the per-file size and time limits), the setting takes it from index/'s config
-dataclass instead of repeating the number; index/ never names an INVESTBOT_* variable, so the
-names that messages show for a limit (`LIMIT_VARIABLES`) live here too.
+dense threshold, the per-file size and time limits, the fetch timeout and page cap), the setting
+takes it from index/'s config dataclass instead of repeating the number; index/ never names an
+INVESTBOT_* variable, so the names that messages show for a limit (`LIMIT_VARIABLES`,
+`FETCH_VARIABLES`) live here too.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 
 from index.embed import BACKENDS, BUNDLED_MODEL, DEFAULT_MODEL, Backend, is_bundled
 from index.engine import EngineConfig
+from index.web import FetchConfig, FetchError
 
 NO_MODEL = ("", "none", "off", "lexical")
 LANGUAGES = ("en", "ru")
@@ -27,6 +29,15 @@ MiB = 1024 * 1024
 TELEGRAM_DOWNLOAD_LIMIT_MB = 20
 # The library's per-file limits (EngineConfig fields) and the variables that set them.
 LIMIT_VARIABLES = {"file_timeout": "INVESTBOT_FILE_TIMEOUT", "max_file_bytes": "INVESTBOT_MAX_FILE_MB"}
+# The fetch limits (index.web.FetchConfig fields, as FetchError.config_field names them) and the variables that
+# set them; the size limit is the same as for files.
+FETCH_VARIABLES = {
+    "allow_private": "INVESTBOT_ALLOW_PRIVATE_URLS",
+    "timeout": "INVESTBOT_FETCH_TIMEOUT",
+    "max_bytes": "INVESTBOT_MAX_FILE_MB",
+}
+FLAGS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
+MAX_PAGES_LIMIT = 10000  # INVESTBOT_MAX_PAGES above this is surely a typo: each page is a fetch
 
 
 def with_limit_variable(reason: str | None, limit: str | None) -> str:
@@ -39,20 +50,38 @@ def with_limit_variable(reason: str | None, limit: str | None) -> str:
     return f"{reason} ({variable})" if variable else reason
 
 
-def _library_default(name: str) -> Any:
-    """A default the library owns (index/engine.py's EngineConfig), so it is written down only there."""
-    return next(f.default for f in fields(EngineConfig) if f.name == name)
+def web_failure_line(result) -> str:
+    """One line for a web address that failed (an index.webingest.WebResult): the FetchError's own text with the
+    variable behind the limit it hit (index/ names none), or the address and why its content was refused."""
+    error = result.error
+    if error is not None:
+        setting = FETCH_VARIABLES.get(error.config_field or "")
+        return str(FetchError(error.url, error.kind, error.reason, status=error.status, setting=setting))
+    return f"{result.address}: {with_limit_variable(result.reason, result.limit)}"
 
 
-def parse_time(value: str) -> dt.time | None:
-    """INVESTBOT_DIGEST_TIME: HH:MM, or off/none/empty to switch the digest off."""
+def _library_default(name: str, config: type = EngineConfig) -> Any:
+    """A default the library owns (EngineConfig, FetchConfig), so it is written down only there."""
+    return next(f.default for f in fields(config) if f.name == name)
+
+
+def parse_time(value: str, name: str = "INVESTBOT_DIGEST_TIME") -> dt.time | None:
+    """INVESTBOT_DIGEST_TIME, INVESTBOT_REFRESH_TIME: HH:MM, or off/none/empty to switch the job off."""
     text = value.strip().lower()
     if text in ("", "off", "none", "no"):
         return None
     match = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", text)
     if not match:
-        raise SettingsError(f"INVESTBOT_DIGEST_TIME={value!r} is not a time of day (HH:MM, e.g. 09:00; or off)")
+        raise SettingsError(f"{name}={value!r} is not a time of day (HH:MM, e.g. 09:00; or off)")
     return dt.time(int(match.group(1)), int(match.group(2)))
+
+
+def parse_flag(value: str, name: str) -> bool:
+    """A yes/no variable such as INVESTBOT_ALLOW_PRIVATE_URLS: 1 or 0 (true/false, yes/no, on/off also do)."""
+    flag = FLAGS.get(value.strip().lower())
+    if flag is None:
+        raise SettingsError(f"{name}={value!r} is not valid (choose from: 1, 0)")
+    return flag
 
 
 def parse_admins(value: str) -> frozenset[int]:
@@ -94,6 +123,11 @@ class Settings:
     dense_threshold: float = _library_default("dense_threshold")
     max_file_mb: int = _library_default("max_file_bytes") // MiB
     file_timeout_s: float = _library_default("file_timeout")
+    # Web pages (the size limit is max_file_mb, as for files)
+    fetch_timeout_s: float = _library_default("timeout", FetchConfig)
+    max_pages: int = _library_default("max_pages", FetchConfig)  # pages taken from one sitemap or feed
+    allow_private_urls: bool = _library_default("allow_private", FetchConfig)  # intranets and tests only
+    refresh_time: dt.time | None = None  # the bot's daily refresh of web documents; None: off
     # Telegram
     telegram_token: str | None = field(default=None, repr=False)
     api_base_url: str | None = None  # e.g. http://127.0.0.1:8081/bot for a self-hosted Bot API server
@@ -146,6 +180,11 @@ class Settings:
             values["admins"] = parse_admins(env["INVESTBOT_ADMINS"])
         if "INVESTBOT_DIGEST_TIME" in env:
             values["digest_time"] = parse_time(env["INVESTBOT_DIGEST_TIME"])
+        if "INVESTBOT_REFRESH_TIME" in env:
+            values["refresh_time"] = parse_time(env["INVESTBOT_REFRESH_TIME"], "INVESTBOT_REFRESH_TIME")
+        if env.get("INVESTBOT_ALLOW_PRIVATE_URLS", "").strip():
+            name = "INVESTBOT_ALLOW_PRIVATE_URLS"
+            values["allow_private_urls"] = parse_flag(env[name], name)
         if env.get("INVESTBOT_TIMEZONE", "").strip():
             values["timezone"] = env["INVESTBOT_TIMEZONE"].strip()
         if env.get("INVESTBOT_STAFF_LANGUAGE", "").strip():
@@ -155,6 +194,8 @@ class Settings:
             ("INVESTBOT_DENSE_THRESHOLD", "dense_threshold", float),
             ("INVESTBOT_MAX_FILE_MB", "max_file_mb", int),
             ("INVESTBOT_FILE_TIMEOUT", "file_timeout_s", float),
+            ("INVESTBOT_FETCH_TIMEOUT", "fetch_timeout_s", float),
+            ("INVESTBOT_MAX_PAGES", "max_pages", int),
             ("INVESTBOT_WEBHOOK_PORT", "webhook_port", int),
             ("INVESTBOT_RATE_LIMIT", "rate_limit_per_minute", int),
             ("INVESTBOT_CONCURRENT_UPDATES", "concurrent_updates", int),
@@ -189,6 +230,12 @@ class Settings:
             raise SettingsError(f"INVESTBOT_MAX_FILE_MB={self.max_file_mb} must be positive")
         if self.file_timeout_s <= 0:
             raise SettingsError(f"INVESTBOT_FILE_TIMEOUT={self.file_timeout_s} must be a positive number of seconds")
+        if not self.fetch_timeout_s > 0:
+            raise SettingsError(
+                f"INVESTBOT_FETCH_TIMEOUT={self.fetch_timeout_s} must be a positive number of seconds (e.g. 20)"
+            )
+        if not 1 <= self.max_pages <= MAX_PAGES_LIMIT:
+            raise SettingsError(f"INVESTBOT_MAX_PAGES={self.max_pages} must be between 1 and {MAX_PAGES_LIMIT}")
         if not 0 < self.webhook_port < 65536:
             raise SettingsError(f"INVESTBOT_WEBHOOK_PORT={self.webhook_port} must be a port number (1-65535)")
         if self.rate_limit_per_minute <= 0:
@@ -268,4 +315,14 @@ class Settings:
             dense_threshold=self.dense_threshold,
             max_file_bytes=self.max_file_mb * MiB,
             file_timeout=self.file_timeout_s,
+        )
+
+    def fetch_config(self) -> FetchConfig:
+        """The limits of fetching web pages: INVESTBOT_FETCH_TIMEOUT, INVESTBOT_MAX_FILE_MB, INVESTBOT_MAX_PAGES,
+        INVESTBOT_ALLOW_PRIVATE_URLS."""
+        return FetchConfig(
+            timeout=self.fetch_timeout_s,
+            max_bytes=self.max_file_mb * MiB,
+            allow_private=self.allow_private_urls,
+            max_pages=self.max_pages,
         )

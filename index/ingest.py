@@ -7,11 +7,13 @@ against the per-file time limit nor hold a file's commit back. The time limit co
 hostile file can make slow: reading, cleaning and chunking.
 
 Every file is handled on its own: one damaged or slow file becomes one failed result with a short
-reason, and the others are still ingested.
+reason, and the others are still ingested. Web pages (webingest.py) are fetched and read there and
+committed here, through the same `Ingester.commit_read`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import threading
@@ -120,6 +122,21 @@ def iter_files(paths: Iterable[Path]) -> tuple[list[Path], list[IngestResult]]:
     return list(dict.fromkeys(files)), problems
 
 
+@dataclass
+class ReadDocument:
+    """A document read and waiting for its commit: what the file path and the web path (webingest.py) hand the
+    one commit path they share (`Ingester.commit_read`), so boilerplate, metadata and replacement work alike."""
+
+    path: Path  # what its IngestResult names
+    source: str  # the stable key: a later document at the same source replaces this one
+    digest: str  # sha256 of the original bytes: "unchanged" and "duplicate" compare it
+    size: int  # bytes of the original
+    doc: ParsedDocument
+    parse_seconds: float = 0.0  # what reading used of the per-file time limit
+    overrides: dict = field(default_factory=dict)  # metadata over what the reader found (title, date, url...)
+    fields: dict = field(default_factory=dict)  # DocumentRecord fields beyond the text (a web page's fetch state)
+
+
 def embed_text_for(title: str, chunk: str) -> str:
     """What the model sees: the title gives a chunk the context its sentences may lack."""
     return f"{title}\n\n{chunk}"
@@ -162,16 +179,17 @@ class Ingester:
             if progress:
                 progress(result.path)
 
-        parsed: list[tuple[Path, bytes, ParsedDocument, float]] = []  # with the seconds its parse took
+        parsed: list[ReadDocument] = []
         batch_hashes: dict[str, Path] = {}
         for path in files:
             try:
                 data = path.read_bytes()
-                unchanged = self._check_unchanged(path, source_of.get(path, str(path)), data)
+                source = source_of.get(path, str(path))
+                digest = hashlib.sha256(data).hexdigest()
+                unchanged = self.check_unchanged(path, source, digest)
                 if unchanged is not None:
                     done(unchanged)
                     continue
-                digest = hashlib.sha256(data).hexdigest()
                 if digest in batch_hashes:
                     done(IngestResult(path, IngestStatus.DUPLICATE, reason=f"same content as {batch_hashes[digest]}"))
                     continue
@@ -180,36 +198,53 @@ class Ingester:
                 doc = run_with_timeout(
                     lambda p=path: read_document(p, max_bytes=self.max_file_bytes), self.file_timeout, self.file_timeout
                 )
-                parsed.append((path, data, doc, time.monotonic() - started))
+                parsed.append(
+                    ReadDocument(path, source, digest, len(data), doc, time.monotonic() - started, overrides or {})
+                )
             except ReadError as exc:
-                done(_failed(path, exc))
+                done(failed_result(path, exc))
             except OSError as exc:
                 done(IngestResult(path, IngestStatus.FAILED, reason=exc.strerror or str(exc)))
+        self.commit_read(parsed, done)
+        return report
 
-        # Lines repeated across many documents (site menus, footers) are boilerplate.
+    def commit_read(
+        self, items: Sequence[ReadDocument], done: Callable[[IngestResult], None] | None = None
+    ) -> list[IngestResult]:
+        """Clean, chunk and commit documents already read, each on its own; results in the order of `items`.
+
+        Lines repeated across many documents (site menus, footers), in the store and in this batch, are
+        boilerplate and dropped. `done` hears each result as its commit finishes (a progress bar moves).
+        """
         counts = self.store.line_key_counts()
-        candidates = {}
-        for path, _, doc, _ in parsed:
-            candidates[path] = set().union(set(), *(boilerplate_candidates(p.text) for p in doc.pages))
-            for key in candidates[path]:
+        candidates = []
+        for item in items:
+            keys = set().union(set(), *(boilerplate_candidates(p.text) for p in item.doc.pages))
+            candidates.append(keys)
+            for key in keys:
                 counts[key] = counts.get(key, 0) + 1
         repeated = {key for key, n in counts.items() if n >= REPEATED_LINE_MIN_DOCS}
 
-        for path, data, doc, parse_seconds in parsed:
+        results = []
+        for item, line_keys in zip(items, candidates, strict=True):
             try:
-                source = source_of.get(path, str(path))
                 # One time limit per file: what its parse used is not left for cleaning and chunking.
-                budget = max(self.file_timeout - parse_seconds, self.file_timeout / 10)
-                done(self._ingest_one(path, source, data, doc, candidates[path], repeated, overrides or {}, budget))
+                budget = max(self.file_timeout - item.parse_seconds, self.file_timeout / 10)
+                result = self._ingest_one(item, line_keys, repeated, budget)
             except ReadError as exc:
-                done(_failed(path, exc))
+                result = failed_result(item.path, exc)
             except Exception as exc:  # one odd file must not stop the others
-                log.exception("ingesting %s failed", path)
-                done(IngestResult(path, IngestStatus.FAILED, reason=f"internal error ({type(exc).__name__}: {exc})"))
-        return report
+                log.exception("ingesting %s failed", item.path)
+                result = IngestResult(
+                    item.path, IngestStatus.FAILED, reason=f"internal error ({type(exc).__name__}: {exc})"
+                )
+            results.append(result)
+            if done is not None:
+                done(result)
+        return results
 
-    def _check_unchanged(self, path: Path, source: str, data: bytes) -> IngestResult | None:
-        digest = hashlib.sha256(data).hexdigest()
+    def check_unchanged(self, path: Path, source: str, digest: str) -> IngestResult | None:
+        """The result for content the store already holds (at this source, or as another document), else None."""
         existing = self.store.document_by_source(source)
         if existing and existing["content_hash"] == digest:
             return IngestResult(
@@ -223,18 +258,16 @@ class Ingester:
             )
         return None
 
-    def _ingest_one(
-        self, path: Path, source: str, data: bytes, doc: ParsedDocument, line_keys: set[str], repeated: set[str],
-        overrides: dict, budget: float,
-    ) -> IngestResult:
+    def _ingest_one(self, item: ReadDocument, line_keys: set[str], repeated: set[str], budget: float) -> IngestResult:
         def prepare() -> DocumentRecord:
+            doc = item.doc
             pages = [(p.number, clean_text(p.text, repeated)) for p in doc.pages]
-            meta = {**doc.meta, **{k: v for k, v in overrides.items() if v}}
-            digest = hashlib.sha256(data).hexdigest()
-            return prepare_record(source, digest, len(data), doc.format, pages, meta, line_keys)
+            meta = {**doc.meta, **{k: v for k, v in item.overrides.items() if v}}
+            record = prepare_record(item.source, item.digest, item.size, doc.format, pages, meta, line_keys)
+            return dataclasses.replace(record, **item.fields) if item.fields else record
 
         record = run_with_timeout(prepare, budget, self.file_timeout)
-        return self.commit(record, path)
+        return self.commit(record, item.path)
 
     def add_text(
         self, source: str, text: str, *, title: str | None = None, date: str | None = None,
@@ -308,7 +341,11 @@ def find_document(store: Store, id_or_source: str) -> dict | None:
         if doc:
             return doc
     doc = store.document_by_source(key)
-    if doc is None and not key.startswith(("http://", "https://")):
+    if doc is None and key.lower().startswith(("http://", "https://")):
+        from .webingest import normalize_address  # a web source is stored normalised (webingest.py)
+
+        doc = store.document_by_source(normalize_address(key))
+    elif doc is None:
         doc = store.document_by_source(str(Path(key).expanduser().resolve()))
     return doc
 
@@ -324,7 +361,7 @@ def remove_document(store: Store, id_or_source: str, on_change: ChangeListener |
     return doc
 
 
-def _failed(path: Path, exc: ReadError) -> IngestResult:
+def failed_result(path: Path, exc: ReadError) -> IngestResult:
     """The reason stays neutral; `limit` lets the application name the setting that changes the limit."""
     limit = None
     if isinstance(exc, FileTimeLimit):

@@ -88,6 +88,34 @@ def _drop_global_migrations(db: sqlite_utils.Database) -> None:
     db.execute("DROP TABLE IF EXISTS migrations")
 
 
+@MIGRATIONS("web documents")
+def _web_documents(db: sqlite_utils.Database) -> None:
+    """A web page's validators and when it was fetched (refresh sends them back as a conditional request), and
+    the sitemaps and feeds being followed with the pages taken from each, so that refresh adds only entries it
+    has not seen (a page staff removed does not come back)."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(documents)").fetchall()}
+    for column in ("etag", "last_modified", "fetched_at"):
+        if column not in columns:
+            db.execute(f"ALTER TABLE documents ADD COLUMN {column} TEXT")
+    run_script(
+        db,
+        """
+        CREATE TABLE IF NOT EXISTS web_listings (
+            address TEXT PRIMARY KEY,
+            url TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            added_at TEXT NOT NULL,
+            fetched_at TEXT NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS web_listing_pages (
+            listing TEXT NOT NULL REFERENCES web_listings(address) ON DELETE CASCADE,
+            address TEXT NOT NULL,
+            PRIMARY KEY (listing, address)
+        )
+        """,
+    )
+
+
 @dataclass
 class DocumentRecord:
     """What the engine writes for one document; chunk lists are parallel."""
@@ -110,6 +138,10 @@ class DocumentRecord:
     line_keys: set[str]
     vectors: np.ndarray | None = None
     model: str | None = None
+    # A web page's fetch state (None for files): validators for refresh's conditional request, and when.
+    etag: str | None = None
+    last_modified: str | None = None
+    fetched_at: str | None = None
 
 
 class Store:
@@ -242,6 +274,9 @@ class Store:
                 "chunks": len(record.chunk_texts),
                 "size_bytes": record.size_bytes,
                 "ingested_at": _now(),
+                "etag": record.etag,
+                "last_modified": record.last_modified,
+                "fetched_at": record.fetched_at,
             }
             removed: list[int] = []
             kept_vectors: dict[str, tuple] = {}
@@ -301,6 +336,67 @@ class Store:
             self.db.execute("DELETE FROM documents WHERE id = ?", [doc_id])
             self._bump_generation()
         return removed
+
+    # --- web documents and listings ------------------------------------------------------------
+
+    def web_documents(self, fetched_before: str | None = None) -> list[dict]:
+        """Documents ingested from an http(s) address, least recently fetched first; with `fetched_before` (an ISO
+        UTC time) only those fetched earlier (or never recorded)."""
+        sql = "SELECT * FROM documents WHERE (source LIKE 'http://%' OR source LIKE 'https://%')"
+        params: list = []
+        if fetched_before is not None:
+            sql += " AND (fetched_at IS NULL OR fetched_at < ?)"
+            params.append(fetched_before)
+        return list(self.db.query(sql + " ORDER BY fetched_at IS NOT NULL, fetched_at, id", params))
+
+    def mark_fetched(
+        self, doc_id: int, *, fetched_at: str, etag: str | None, last_modified: str | None, url: str | None
+    ) -> None:
+        """A web document found unchanged: new validators and fetch time; its text, chunks and vectors stay."""
+        with self._transaction():
+            self.db.execute(
+                "UPDATE documents SET fetched_at = ?, etag = ?, last_modified = ?, url = COALESCE(?, url) WHERE id = ?",
+                [fetched_at, etag, last_modified, url, doc_id],
+            )
+
+    def listings(self, fetched_before: str | None = None) -> list[dict]:
+        """The sitemaps and feeds followed, least recently read first (see web_documents for `fetched_before`)."""
+        sql, params = "SELECT * FROM web_listings", []
+        if fetched_before is not None:
+            sql, params = sql + " WHERE fetched_at < ?", [fetched_before]
+        return list(self.db.query(sql + " ORDER BY fetched_at, address", params))
+
+    def listing(self, address: str) -> dict | None:
+        rows = list(self.db.query("SELECT * FROM web_listings WHERE address = ?", [address]))
+        return rows[0] if rows else None
+
+    def save_listing(self, address: str, *, url: str, kind: str, fetched_at: str) -> None:
+        """Follow a sitemap or feed (address as given), or record that it was read again."""
+        with self._transaction():
+            self.db.execute(
+                "INSERT INTO web_listings (address, url, kind, added_at, fetched_at) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT(address) DO UPDATE SET url = excluded.url, kind = excluded.kind, "
+                "fetched_at = excluded.fetched_at",
+                [address, url, kind, fetched_at, fetched_at],
+            )
+
+    def remove_listing(self, address: str) -> bool:
+        """Stop following a listing; the pages ingested from it stay. False when it was not followed."""
+        with self._transaction():
+            self.db.execute("DELETE FROM web_listing_pages WHERE listing = ?", [address])
+            return self.db.execute("DELETE FROM web_listings WHERE address = ?", [address]).rowcount > 0
+
+    def listing_pages(self, address: str) -> set[str]:
+        """The page addresses already taken from a listing (ingested, or found to be stored already)."""
+        rows = self.db.execute("SELECT address FROM web_listing_pages WHERE listing = ?", [address]).fetchall()
+        return {row[0] for row in rows}
+
+    def add_listing_pages(self, address: str, pages: Iterable[str]) -> None:
+        with self._transaction():
+            self.db.conn.executemany(
+                "INSERT OR IGNORE INTO web_listing_pages (listing, address) VALUES (?, ?)",
+                [(address, page) for page in pages],
+            )
 
     def _vectors_by_embed_text(self, doc_id: int) -> dict[str, tuple]:
         rows = self.db.execute(
