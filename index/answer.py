@@ -3,9 +3,11 @@
 How much of the question's information (IDF-weighted stems) a passage and its best sentences cover
 is what the answer decision (scoring.py) rests on. Rare question words that no document contains
 (a "cake" in an investment corpus) weigh most, so off-topic questions fall below the threshold even
-when their common words match. This module holds the mechanics (profiles, sentences, windows); the
-credits they give are `scoring.Weights`, so tuning happens in one file. `Answer` and `Passage` are
-what the application receives.
+when their common words match. With a model, the answer window is chosen by meaning as well: the
+sentences' stored vectors (one per passage_sentences() sentence, stored at ingest by vector_sync.py)
+are blended with the lexical window scores. This module holds the mechanics (profiles, sentences,
+windows); the credits and blend weights are `scoring.Weights`, so tuning happens in one file.
+`Answer` and `Passage` are what the application receives.
 """
 
 from __future__ import annotations
@@ -15,6 +17,9 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 
+import numpy as np
+
+from . import scoring
 from .scoring import DEFAULT_WEIGHTS, Weights
 from .text import STOPWORDS, split_sentences, stem_word, terms, words
 
@@ -44,6 +49,9 @@ class Passage:
 
 @dataclass
 class Answer:
+    """confidence: lexical-only, the passage's mean coverage (its bar is min_coverage); hybrid, the answer
+    decision's probability (0.5 = its bar)."""
+
     question: str
     language: str
     answered: bool
@@ -216,6 +224,12 @@ class PassageAnalysis:
     best: Window | None
 
 
+def passage_sentences(text: str) -> list[str]:
+    """The sentences of a chunk as windows are made of them; the stored sentence vectors follow this list,
+    position for position, so both must come from here."""
+    return split_sentences(text) or [text]
+
+
 @dataclass(frozen=True)
 class PassageTerms:
     """What scoring needs from a passage, independent of the question, so it can be cached."""
@@ -225,7 +239,7 @@ class PassageTerms:
 
     @classmethod
     def of(cls, text: str, title: str = "") -> "PassageTerms":
-        sentences = tuple(SentenceTerms.of(t, i) for i, t in enumerate(split_sentences(text)))
+        sentences = tuple(SentenceTerms.of(t, i) for i, t in enumerate(passage_sentences(text)))
         stems = set(terms(title))
         for s in sentences:
             stems.update(s.stems)
@@ -265,3 +279,57 @@ def analyse_passage(
             if best is None or score > best.score + 1e-9:
                 best = Window(window, own, score)
     return PassageAnalysis(index, cover, best)
+
+
+def short_windows(
+    profile: QuestionProfile, passage: PassageTerms, weights: Weights = DEFAULT_WEIGHTS
+) -> tuple[list[tuple[int, int]], list[float], list[float]]:
+    """Every 1- and 2-sentence window of a passage (singles, then adjacent pairs) with its lexical score as
+    analyse_passage gives it (the best over the core sentences that can form it; NaN when none holds a
+    question word) and its own coverage."""
+    sentences = passage.sentences
+    n = len(sentences)
+    spans = [(i, i + 1) for i in range(n)] + [(i, i + 2) for i in range(n - 1)]
+    hits = [sentence_hits(profile, s, weights) for s in sentences]
+    core_own = [window_coverage(profile, [h], weights) for h in hits]
+    scores, owns = [], []
+    for lo, hi in spans:
+        own = window_coverage(profile, hits[lo:hi], weights) if hi - lo > 1 else core_own[lo]
+        best = math.nan
+        for i in range(lo, hi):
+            if core_own[i] <= 0:
+                continue
+            bonus = weights.number_bonus if profile.wants in sentences[i].numbers else 0.0
+            extra = weights.neighbour_credit * (own - core_own[i]) - weights.window_cost * (hi - lo - 1)
+            score = core_own[i] + extra + bonus
+            best = score if math.isnan(best) else max(best, score)
+        scores.append(best)
+        owns.append(own)
+    return spans, scores, owns
+
+
+def window_by_meaning(
+    profile: QuestionProfile, passage: PassageTerms, sentence_vectors: np.ndarray, query_vector: np.ndarray,
+    weights: Weights = DEFAULT_WEIGHTS,
+) -> Window | None:
+    """The answer window chosen by meaning and words together (scoring.window_blend); None when the stored
+    sentence vectors do not match the passage's sentences (not embedded yet, or another split)."""
+    sentences = passage.sentences
+    if not sentences or len(sentence_vectors) != len(sentences):
+        return None
+    query = np.asarray(query_vector, dtype=np.float32)
+    sentence_cos = sentence_vectors @ query
+    if len(sentences) > 1:
+        pairs = sentence_vectors[:-1] + sentence_vectors[1:]
+        pair_cos = (pairs / np.maximum(np.linalg.norm(pairs, axis=1, keepdims=True), 1e-12)) @ query
+    else:
+        pair_cos = np.zeros(0, dtype=np.float32)
+    spans, lexical, owns = short_windows(profile, passage, weights)
+    blended = scoring.window_blend(sentence_cos, pair_cos, np.array(lexical, dtype=np.float64), weights)
+    if profile.wants:  # "how many / when": the answer holds a number of that kind, where the passage has one
+        holds = np.array([any(profile.wants in s.numbers for s in sentences[lo:hi]) for lo, hi in spans])
+        if holds.any():
+            blended = np.where(holds, blended, -np.inf)
+    best = int(np.argmax(blended))  # ties: the earlier window, so a single sentence beats the pair it starts
+    lo, hi = spans[best]
+    return Window(list(sentences[lo:hi]), owns[best], float(blended[best]))

@@ -1,17 +1,25 @@
 """From a question to an answer: search (FTS5, and FAISS when a model is loaded), fusion, re-ranking.
 
 Lexical search walks the stemmed FTS5 index with the question's stems and their glossary
-translations; dense search asks the vector index. Their rankings are fused, the best candidates
-are read sentence by sentence (answer.py) and re-ranked by how well they answer, and the decision
-whether to answer at all is taken. Every weight and threshold involved lives in scoring.py; what
-is here are the mechanics and the cost limits that keep a question fast on a large store.
+translations. Without a model, its best candidates are read sentence by sentence (answer.py),
+re-ranked by how well they answer, and answered when coverage clears the calibrated bar.
+
+With a model (hybrid mode) the vector index is asked too. Every candidate of either ranking gets a
+dense score from its passage vector and its best stored sentence vector (read from the store in one
+query per question); the two rankings are fused by z-scores, the best 40 re-ranked by their answer
+windows plus the dense score, the answer window picked by meaning and words together, and the
+decision taken by a logistic rule over dense, lexical and "specific term missing" signals. Every
+weight and threshold involved lives in scoring.py; what is here are the mechanics and the cost
+limits that keep a question fast on a large store.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -35,6 +43,17 @@ COMMON_TERM_MIN_CHUNKS = 20_000
 PASSAGE_CACHE = 20_000  # chunks whose tokens stay in memory (a few KB each)
 
 
+@dataclass
+class Ranking:
+    """The re-ranked candidates of one question and what the hybrid decision needs besides them."""
+
+    candidates: list[Candidate]
+    profile: answering.QuestionProfile | None = None
+    query_vector: np.ndarray | None = None  # None: lexical-only
+    sentence_vectors: dict[int, np.ndarray] = field(default_factory=dict)
+    median_cosine: float = math.nan
+
+
 class Retriever:
     """Answers questions from one store; safe to use from several threads at once."""
 
@@ -51,6 +70,7 @@ class Retriever:
         self.weights = weights
         self._terms_cache: OrderedDict[int, answering.PassageTerms] = OrderedDict()
         self._cache_lock = threading.Lock()
+        self._sample: tuple[int, np.ndarray] | None = None  # (store generation, chunk vectors) for the median
 
     @property
     def mode(self) -> str:
@@ -88,26 +108,56 @@ class Retriever:
     # --- search ---------------------------------------------------------------------------------
 
     def search(self, question: str, k: int = 10) -> list[tuple[int, float]]:
-        """Chunk ids with scores, best first: BM25 alone, or fused with dense ranks (RRF)."""
-        return self._search(question, k, self.query(question)[1], n_chunks=self.store.chunk_count())[0]
-
-    def _search(
-        self, question: str, k: int, query_terms: list[str], query_vector: np.ndarray | None = None,
-        *, n_chunks: int, df: Mapping[str, int] | None = None,
-    ) -> tuple[list[tuple[int, float]], dict[int, float]]:
-        """Also returns the dense cosine scores, which the answer decision uses."""
-        depth = max(self.weights.candidates, k)
-        lexical = self.store.lexical_search(self._selective(query_terms, n_chunks, df), depth)
+        """Chunk ids with scores, best first: BM25 alone, or (hybrid) fused with the dense scores (stage 1)."""
+        forms = self.query(question)[1]
+        n_chunks = self.store.chunk_count()
+        lexical = self.store.lexical_search(self._selective(forms, n_chunks), max(self.weights.candidates, k))
         index = self.vector_index()
         if index is None or index.count == 0:
-            return lexical[:k], {}
+            return lexical[:k]
+        ids, _, first, _ = self._first_stage(question, lexical, index, None)
+        order = np.argsort(-first, kind="stable")[:k]
+        return [(ids[i], float(first[i])) for i in order]
+
+    def _first_stage(
+        self, question: str, lexical: list[tuple[int, float]], index: VectorIndex, query_vector: np.ndarray | None
+    ) -> tuple[list[int], np.ndarray, np.ndarray, dict]:
+        """(candidate ids, their dense scores, stage-1 scores, context): the union of both rankings."""
         if query_vector is None:
             query_vector = self.embedder.encode_queries([question])[0]
-        dense = index.search(query_vector, depth)
-        fused = scoring.reciprocal_rank_fusion(
-            [[cid for cid, _ in lexical], [cid for cid, _ in dense]], self.weights.rrf_k
+        query_vector = np.asarray(query_vector, dtype=np.float32)
+        dense_hits = index.search(query_vector, self.weights.candidates)
+        ids = list(dict.fromkeys([cid for cid, _ in lexical] + [cid for cid, _ in dense_hits]))
+        cosine = dict(dense_hits)
+        model = self.embedder.name
+        lacking = [cid for cid in ids if cid not in cosine]
+        if lacking:  # lexical hits the dense top did not reach: their cosine from the stored vectors
+            got, matrix = self.store.vectors_of(lacking, model)
+            if matrix is not None:
+                cosine.update(zip(got.tolist(), (matrix @ query_vector).tolist()))
+        sentences = self.store.sentence_vectors_of(ids, model, self.embedder.dim)
+        passage = np.array([cosine.get(cid, math.nan) for cid in ids], dtype=np.float64)
+        best = np.array(
+            [float((sentences[cid] @ query_vector).max()) if cid in sentences else math.nan for cid in ids]
         )
-        return fused[:k], dict(dense)
+        dense = scoring.dense_score(passage, best, self.weights)
+        bm25_of = dict(lexical)
+        bm25 = np.array([bm25_of.get(cid, math.nan) for cid in ids], dtype=np.float64)
+        first = scoring.first_stage(bm25, dense, self.weights)
+        return ids, dense, first, {"query_vector": query_vector, "sentences": sentences}
+
+    def median_cosine(self, query_vector: np.ndarray) -> float:
+        """The question's median cosine over a fixed sample of the collection's chunk vectors (the decision's
+        reference point: e5 cosines run higher for some questions than others)."""
+        generation = self.store.generation
+        with self._cache_lock:
+            sample = self._sample
+        if sample is None or sample[0] != generation:
+            sample = (generation, self.store.vector_sample(self.embedder.name, self.weights.median_sample))
+            with self._cache_lock:
+                self._sample = sample
+        matrix = sample[1]
+        return float(np.median(matrix @ query_vector)) if len(matrix) else math.nan
 
     # --- re-ranking and the answer --------------------------------------------------------------
 
@@ -125,26 +175,49 @@ class Retriever:
                 self._terms_cache.popitem(last=False)
         return value
 
-    def analyse(self, question: str, k: int, query_vector: np.ndarray | None = None) -> list[Candidate]:
-        """Candidates from search, re-ordered by how well their best sentences answer."""
+    def analyse(self, question: str, k: int, query_vector: np.ndarray | None = None) -> Ranking:
+        """Candidates from search, re-ordered by how well their best sentences answer (and, with a model,
+        by the dense score)."""
         alternatives, all_forms = self.query(question)
         # Once per question, shared by query pruning and the IDF weights (both cost on 100k rows).
         n_chunks = self.store.chunk_count()
         df = self.store.term_document_frequencies(all_forms)
-        hits, dense = self._search(
-            question, max(k, self.weights.rerank), all_forms, query_vector, n_chunks=n_chunks, df=df
-        )
-        chunks = self.store.chunks([cid for cid, _ in hits])
-        hits = [(cid, s) for cid, s in hits if cid in chunks]
         idf = answering.idf_weights(alternatives, df, n_chunks)
         profile = answering.QuestionProfile.build(question, idf, alternatives)
+        depth = max(self.weights.candidates, k, self.weights.rerank)
+        lexical = self.store.lexical_search(self._selective(all_forms, n_chunks, df), depth)
+        index = self.vector_index()
+        if index is None or index.count == 0:
+            return Ranking(self._rerank_lexical(profile, lexical[: max(k, self.weights.rerank)]), profile)
+        ids, dense, first, context = self._first_stage(question, lexical, index, query_vector)
+        order = np.argsort(-first, kind="stable")[: max(k, self.weights.hybrid_rerank)]
+        chunks = self.store.chunks([ids[i] for i in order])
+        kept = [i for i in order if ids[i] in chunks]
+        analyses = [
+            answering.analyse_passage(profile, rank, self._passage_terms(ids[i], chunks[ids[i]]), self.weights)
+            for rank, i in enumerate(kept)
+        ]
+        lexical_score = np.array(
+            [a.cover + self.weights.window_weight * (a.best.score if a.best else 0.0) for a in analyses]
+        )
+        final = scoring.hybrid_rerank(lexical_score, np.arange(len(kept)), dense[kept], self.weights)
+        ranked = [
+            Candidate(ids[i], chunks[ids[i]], analysis, float(dense[i]), float(score))
+            for i, analysis, score in zip(kept, analyses, final)
+        ]
+        ranked.sort(key=lambda c: -c.score)
+        query = context["query_vector"]
+        return Ranking(ranked, profile, query, context["sentences"], self.median_cosine(query))
+
+    def _rerank_lexical(self, profile: answering.QuestionProfile, hits: list[tuple[int, float]]) -> list[Candidate]:
+        chunks = self.store.chunks([cid for cid, _ in hits])
+        hits = [(cid, s) for cid, s in hits if cid in chunks]
         ranked = []
         for rank, (cid, _) in enumerate(hits):
             chunk = chunks[cid]
             analysis = answering.analyse_passage(profile, rank, self._passage_terms(cid, chunk), self.weights)
-            similarity = dense.get(cid, 0.0)
-            score = scoring.rerank_score(analysis, rank, similarity, self.weights)
-            ranked.append(Candidate(cid, chunk, analysis, similarity, score))
+            score = scoring.rerank_score(analysis, rank, 0.0, self.weights)
+            ranked.append(Candidate(cid, chunk, analysis, math.nan, score))
         ranked.sort(key=lambda c: -c.score)
         return ranked
 
@@ -154,11 +227,16 @@ class Retriever:
         """The answer, and the whole re-ranked candidate list (evaluation reads both)."""
         question = question.strip()
         language = detect_language(question)
-        ranked = self.analyse(question, k, query_vector)
+        ranking = self.analyse(question, k, query_vector)
+        ranked = ranking.candidates
         order = [c.chunk_id for c in ranked]
-        confidence = round(ranked[0].confidence, 4) if ranked else 0.0
-        chosen = scoring.decide(ranked, k, thresholds, dense_on=self.embedder is not None)
-        if not chosen:
+        if ranking.query_vector is None:
+            confidence = round(ranked[0].confidence, 4) if ranked else 0.0
+            chosen = scoring.decide(ranked, k, thresholds)
+            window = chosen[0].analysis.best if chosen else None
+        else:
+            chosen, window, confidence = self._decide_hybrid(question, language, ranking, k, thresholds)
+        if not chosen or window is None:
             return answering.Answer(question, language, False, "", [], confidence, self.mode), order
         passages = [
             answering.Passage(
@@ -168,5 +246,52 @@ class Retriever:
             )
             for c in chosen
         ]
-        window = chosen[0].analysis.best
         return answering.Answer(question, language, True, window.text, passages, confidence, self.mode), order
+
+    def hybrid_margin(
+        self, question: str, language: str, ranking: Ranking, candidate: Candidate, thresholds: Thresholds
+    ) -> tuple[float, answering.Window | None]:
+        """The decision's margin for answering from `candidate` (>= 0: answer), and its answer window.
+
+        A candidate without vectors yet (its document is still being embedded) is judged lexically."""
+        passage = self._passage_terms(candidate.chunk_id, candidate.chunk)
+        vectors = ranking.sentence_vectors.get(candidate.chunk_id)
+        window = None
+        if vectors is not None:
+            window = answering.window_by_meaning(ranking.profile, passage, vectors, ranking.query_vector, self.weights)
+        if window is None or not math.isfinite(candidate.dense) or not math.isfinite(ranking.median_cosine):
+            window = candidate.analysis.best
+            if window is None:
+                return -math.inf, None
+            return candidate.confidence - thresholds.min_coverage, window
+        doc = candidate.chunk["doc_id"]
+        second = max((c.score for c in ranking.candidates if c.chunk["doc_id"] != doc), default=math.nan)
+        best = candidate.analysis.best
+        cross = (candidate.chunk.get("language") or language) != language
+        features = scoring.decision_features(
+            dense_top=candidate.dense, passage_cos_median=ranking.median_cosine, fused_top=candidate.score,
+            fused_second_document=second, cover_top=candidate.analysis.cover,
+            best_window_own=best.own if best else 0.0, window_own=window.own, question=question,
+            document_text=f"{candidate.chunk['title']}\n{candidate.chunk['text']}", cross=cross,
+        )
+        return scoring.dense_decision_score(features, cross, thresholds), window
+
+    def _decide_hybrid(
+        self, question: str, language: str, ranking: Ranking, k: int, thresholds: Thresholds
+    ) -> tuple[list[Candidate], answering.Window | None, float]:
+        """The passages to answer from (the answering one first; further ones only when they pass the same
+        rule), the answer window, and the confidence (the decision's probability)."""
+        ranked = ranking.candidates
+        if not ranked:
+            return [], None, 0.0
+        margin, window = self.hybrid_margin(question, language, ranking, ranked[0], thresholds)
+        confidence = round(scoring.answer_probability(margin), 4)
+        if margin < 0 or window is None:
+            return [], None, confidence
+        chosen = [ranked[0]]
+        for candidate in ranked[1 : 2 * k]:
+            if len(chosen) >= k:
+                break
+            if self.hybrid_margin(question, language, ranking, candidate, thresholds)[0] >= 0:
+                chosen.append(candidate)
+        return chosen, window, confidence

@@ -116,6 +116,25 @@ def _web_documents(db: sqlite_utils.Database) -> None:
     )
 
 
+@MIGRATIONS("sentence vectors")
+def _sentence_vectors(db: sqlite_utils.Database) -> None:
+    """A vector per sentence of a chunk (text.split_sentences of its text, by position), from the model of
+    the chunk's own vector: retrieval scores a passage by its best sentence and the answer window is chosen
+    by meaning from them (issue 10). Removed with their chunk (ON DELETE CASCADE, and explicitly)."""
+    run_script(
+        db,
+        """
+        CREATE TABLE IF NOT EXISTS sentence_vectors (
+            chunk_id INTEGER NOT NULL REFERENCES chunks(id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            model TEXT NOT NULL,
+            vector BLOB NOT NULL,
+            PRIMARY KEY (chunk_id, model, position)
+        )
+        """,
+    )
+
+
 @dataclass
 class DocumentRecord:
     """What the engine writes for one document; chunk lists are parallel."""
@@ -280,10 +299,12 @@ class Store:
             }
             removed: list[int] = []
             kept_vectors: dict[str, tuple] = {}
+            kept_sentences: dict[str, list[tuple]] = {}
             if old:
                 doc_id = old[0]
                 if record.vectors is None:
                     kept_vectors = self._vectors_by_embed_text(doc_id)
+                    kept_sentences = self._sentence_vectors_by_text(doc_id)
                 removed = self._delete_chunks(doc_id)
                 db.execute("DELETE FROM doc_lines WHERE doc_id = ?", [doc_id])
                 assignments = ", ".join(f"{key} = ?" for key in values)
@@ -319,6 +340,14 @@ class Store:
                         (chunk_id, *kept_vectors[text])
                         for chunk_id, text in zip(new_ids, record.embed_texts, strict=True)
                         if text in kept_vectors
+                    ],
+                )
+                db.conn.executemany(
+                    "INSERT INTO sentence_vectors (chunk_id, position, model, vector) VALUES (?, ?, ?, ?)",
+                    [
+                        (chunk_id, *row)
+                        for chunk_id, text in zip(new_ids, record.chunk_texts, strict=True)
+                        for row in kept_sentences.get(text, ())
                     ],
                 )
             db.conn.executemany(
@@ -406,6 +435,18 @@ class Store:
         ).fetchall()
         return {row[0]: tuple(row[1:]) for row in rows}
 
+    def _sentence_vectors_by_text(self, doc_id: int) -> dict[str, list[tuple]]:
+        """Chunk text -> its sentences' (position, model, vector) rows: an edited document keeps them too."""
+        rows = self.db.execute(
+            "SELECT c.text, s.position, s.model, s.vector FROM chunks c JOIN sentence_vectors s ON s.chunk_id = c.id "
+            "WHERE c.doc_id = ? ORDER BY c.id, s.position",
+            [doc_id],
+        ).fetchall()
+        kept: dict[str, list[tuple]] = {}
+        for text, *row in rows:
+            kept.setdefault(text, []).append(tuple(row))
+        return kept
+
     def _delete_chunks(self, doc_id: int) -> list[int]:
         db = self.db
         ids = [row[0] for row in db.execute("SELECT id FROM chunks WHERE doc_id = ?", [doc_id]).fetchall()]
@@ -413,6 +454,7 @@ class Store:
             marks = ",".join("?" * len(batch))
             db.execute(f"DELETE FROM chunks_fts WHERE rowid IN ({marks})", batch)
             db.execute(f"DELETE FROM vectors WHERE chunk_id IN ({marks})", batch)
+            db.execute(f"DELETE FROM sentence_vectors WHERE chunk_id IN ({marks})", batch)
         db.execute("DELETE FROM chunks WHERE doc_id = ?", [doc_id])
         return ids
 
@@ -481,41 +523,94 @@ class Store:
             [(cid, model, dim, vec.tobytes()) for cid, vec in zip(chunk_ids, vectors)],
         )
 
-    def put_vectors(self, chunk_ids: Sequence[int], vectors: np.ndarray, model: str) -> None:
+    def put_vectors(
+        self, chunk_ids: Sequence[int], vectors: np.ndarray, model: str,
+        sentences: Sequence[np.ndarray] | None = None,
+    ) -> None:
+        """Store chunk vectors, and with `sentences` (one matrix per chunk, a row per sentence) their sentence
+        vectors, in one transaction: a chunk counts as embedded only with both (see chunks_without_vectors)."""
         with self._transaction():
             self._put_vectors(chunk_ids, vectors, model)
+            if sentences is not None:
+                self._put_sentence_vectors(chunk_ids, sentences, model)
             self._bump_generation()
+
+    def _put_sentence_vectors(self, chunk_ids: Sequence[int], sentences: Sequence[np.ndarray], model: str) -> None:
+        if len(sentences) != len(chunk_ids):
+            raise ValueError(f"{len(sentences)} sentence matrices for {len(chunk_ids)} chunks")
+        for batch in _batches(list(chunk_ids), 500):  # one model's sentence vectors per chunk, as for chunks
+            self.db.execute(f"DELETE FROM sentence_vectors WHERE chunk_id IN ({','.join('?' * len(batch))})", batch)
+        self.db.conn.executemany(
+            "INSERT INTO sentence_vectors (chunk_id, position, model, vector) VALUES (?, ?, ?, ?)",
+            [
+                (cid, position, model, np.ascontiguousarray(vec, dtype=np.float32).tobytes())
+                for cid, matrix in zip(chunk_ids, sentences)
+                for position, vec in enumerate(matrix)
+            ],
+        )
+
+    def sentence_vectors_of(self, chunk_ids: Sequence[int], model: str, dim: int) -> dict[int, np.ndarray]:
+        """Chunk id -> its sentence vectors (a row per sentence, in order), for the chunks that have them."""
+        out: dict[int, list[bytes]] = {}
+        for batch in _batches(list(chunk_ids), 500):
+            marks = ",".join("?" * len(batch))
+            rows = self.db.execute(
+                f"SELECT chunk_id, vector FROM sentence_vectors WHERE model = ? AND chunk_id IN ({marks}) "
+                "ORDER BY chunk_id, position",
+                [model, *batch],
+            ).fetchall()
+            for cid, blob in rows:
+                out.setdefault(cid, []).append(blob)
+        return {cid: np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(blobs), dim)
+                for cid, blobs in out.items()}
+
+    def sentence_vector_count(self, model: str) -> int:
+        return self.db.execute("SELECT COUNT(*) FROM sentence_vectors WHERE model = ?", [model]).fetchone()[0]
+
+    def chunks_to_embed(
+        self, model: str, limit: int | None = None, among: Sequence[int] | None = None
+    ) -> list[tuple[int, str, str]]:
+        """(id, embed text, text) of the chunks lacking a vector or sentence vectors from `model`, in id order."""
+        if among is None:
+            return self._to_embed(model, "", [], limit)
+        found: list[tuple[int, str, str]] = []
+        for batch in _batches(sorted(among), 500):
+            found += self._to_embed(model, f"AND c.id IN ({','.join('?' * len(batch))})", batch, None)
+        return found[:limit] if limit else found
+
+    _PENDING = (
+        "(v.chunk_id IS NULL OR v.model != ? OR NOT EXISTS "
+        "(SELECT 1 FROM sentence_vectors s WHERE s.chunk_id = c.id AND s.model = ?))"
+    )
+
+    def _to_embed(self, model: str, condition: str, params: list, limit: int | None) -> list[tuple[int, str, str]]:
+        sql = (
+            "SELECT c.id, c.embed_text, c.text FROM chunks c LEFT JOIN vectors v ON v.chunk_id = c.id "
+            f"WHERE {self._PENDING} {condition} ORDER BY c.id"
+        )
+        args = [model, model, *params]
+        if limit:
+            sql += " LIMIT ?"
+            args.append(limit)
+        return [(row[0], row[1], row[2]) for row in self.db.execute(sql, args).fetchall()]
+
+    def chunks_to_embed_count(self, model: str) -> int:
+        """How many chunks chunks_to_embed(model) would return: the total of a progress bar."""
+        return self.db.execute(
+            f"SELECT COUNT(*) FROM chunks c LEFT JOIN vectors v ON v.chunk_id = c.id WHERE {self._PENDING}",
+            [model, model],
+        ).fetchone()[0]
 
     def chunks_without_vectors(
         self, model: str, limit: int | None = None, among: Sequence[int] | None = None
     ) -> list[tuple[int, str]]:
-        """(id, embed text) of chunks that have no vector from `model` (new chunks, or vectors of an
-        older model), in id order; `among` restricts the answer to those chunk ids."""
-        if among is None:
-            return self._without_vectors(model, "", [], limit)
-        found: list[tuple[int, str]] = []
-        for batch in _batches(sorted(among), 500):
-            found += self._without_vectors(model, f"AND c.id IN ({','.join('?' * len(batch))})", batch, None)
-        return found[:limit] if limit else found
-
-    def _without_vectors(self, model: str, condition: str, params: list, limit: int | None) -> list[tuple[int, str]]:
-        sql = (
-            "SELECT c.id, c.embed_text FROM chunks c LEFT JOIN vectors v ON v.chunk_id = c.id "
-            f"WHERE (v.chunk_id IS NULL OR v.model != ?) {condition} ORDER BY c.id"
-        )
-        args = [model, *params]
-        if limit:
-            sql += " LIMIT ?"
-            args.append(limit)
-        return [(row[0], row[1]) for row in self.db.execute(sql, args).fetchall()]
+        """(id, embed text) of chunks not fully embedded by `model` (no vector, a vector of an older model, or
+        no sentence vectors), in id order; `among` restricts the answer to those chunk ids."""
+        return [(cid, embed_text) for cid, embed_text, _ in self.chunks_to_embed(model, limit, among)]
 
     def missing_vector_count(self, model: str) -> int:
         """How many chunks chunks_without_vectors(model) would return: the total of a progress bar."""
-        return self.db.execute(
-            "SELECT COUNT(*) FROM chunks c LEFT JOIN vectors v ON v.chunk_id = c.id "
-            "WHERE v.chunk_id IS NULL OR v.model != ?",
-            [model],
-        ).fetchone()[0]
+        return self.chunks_to_embed_count(model)
 
     def vectors_of(self, chunk_ids: Sequence[int], model: str) -> tuple[np.ndarray, np.ndarray | None]:
         """(ids, matrix) of the vectors `model` has for these chunks, in id order; (empty, None) if none."""
@@ -550,6 +645,17 @@ class Store:
             yield ids, mat
             last = int(ids[-1])
 
+    def vector_sample(self, model: str, n: int) -> np.ndarray:
+        """Up to n of `model`'s chunk vectors, a fixed pseudo-random choice (by a hash of the chunk id), so the
+        same store gives the same sample: the reference a question's cosines are compared with."""
+        rows = self.db.execute(
+            "SELECT dim, vector FROM vectors WHERE model = ? ORDER BY (chunk_id * 2654435761) % 4294967296 LIMIT ?",
+            [model, n],
+        ).fetchall()
+        if not rows:
+            return np.zeros((0, 0), dtype=np.float32)
+        return np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), rows[0][0])
+
     def vector_count(self, model: str) -> int:
         return self.db.execute("SELECT COUNT(*) FROM vectors WHERE model = ?", [model]).fetchone()[0]
 
@@ -562,6 +668,9 @@ class Store:
         "chunks without a search entry": "SELECT id FROM chunks WHERE id NOT IN (SELECT rowid FROM chunks_fts)",
         "search entries without a chunk": "SELECT rowid FROM chunks_fts WHERE rowid NOT IN (SELECT id FROM chunks)",
         "vectors without a chunk": "SELECT chunk_id FROM vectors WHERE chunk_id NOT IN (SELECT id FROM chunks)",
+        "sentence vectors without a chunk": (
+            "SELECT DISTINCT chunk_id FROM sentence_vectors WHERE chunk_id NOT IN (SELECT id FROM chunks)"
+        ),
         "chunks without a document": "SELECT id FROM chunks WHERE doc_id NOT IN (SELECT id FROM documents)",
         "documents with a wrong chunk count": (
             "SELECT d.id FROM documents d LEFT JOIN (SELECT doc_id, COUNT(*) AS n FROM chunks GROUP BY doc_id) c "
@@ -598,6 +707,9 @@ class Store:
             fixed["half-present documents removed (ingest them again)"] = len(bad_docs)
             fixed["orphan vectors removed"] = db.execute(
                 "DELETE FROM vectors WHERE chunk_id NOT IN (SELECT id FROM chunks)"
+            ).rowcount
+            fixed["orphan sentence vectors removed"] = db.execute(
+                "DELETE FROM sentence_vectors WHERE chunk_id NOT IN (SELECT id FROM chunks)"
             ).rowcount
             fixed["orphan chunks removed"] = db.execute(
                 "DELETE FROM chunks WHERE doc_id NOT IN (SELECT id FROM documents)"

@@ -3,13 +3,16 @@
 SQLite is the source of truth; the FAISS file is derived. This module loads it, rebuilds it when it
 is missing, damaged or stale (its header records the store generation it reflects), and applies
 this process's own changes to it incrementally instead of rebuilding. It also embeds the chunks
-that lack a vector from the current model: in batches, each batch committed on its own, so a run
-killed halfway loses nothing and the next one continues where it stopped; identical texts of a
-batch are embedded once.
+that lack a vector from the current model, with a vector per sentence of each (hybrid retrieval
+scores a chunk by its best sentence, and the answer window is chosen by meaning from them): in
+batches, a chunk's vector and its sentence vectors committed together, so a run killed halfway
+loses nothing and the next one continues where it stopped; identical texts of a batch (chunks or
+sentences) are embedded once.
 """
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -17,6 +20,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .answer import passage_sentences
 from .embed import Embedder
 from .store import Store
 
@@ -24,7 +28,7 @@ if TYPE_CHECKING:  # faiss loads only when a model is in use: lexical-only runs 
     from .vectors import VectorIndex
 
 INDEX_FILENAME = "vectors.faiss"  # the same name as vectors.INDEX_FILENAME, without importing faiss
-EMBED_BATCH = 256  # chunks per commit while embedding
+EMBED_BATCH = 64  # chunks per commit while embedding (with their ~5 sentences each: ~30 s of model time)
 
 # Called after every committed batch with (chunks done, chunks to do in this run).
 Progress = Callable[[int, int], None]
@@ -107,31 +111,57 @@ class VectorSync:
     def embed_missing(
         self, progress: Progress | None = None, batch: int = EMBED_BATCH, among: Sequence[int] | None = None
     ) -> int:
-        """Embed the chunks without a vector from the current model (all, or those `among` given).
+        """Embed the chunks not fully embedded by the current model (all, or those `among` given): the chunk's
+        vector and one per sentence of it (answer.passage_sentences, the sentences the answer window is made
+        of), encoded together so identical texts of a batch are encoded once.
 
-        Returns how many chunks got a vector. A batch is committed before the next is encoded.
+        Returns how many chunks got their vectors. A batch is committed before the next is encoded.
         """
         if self.embedder is None:
             return 0
         model = self.embedder.name
         if among is not None:
-            pending = self.store.chunks_without_vectors(model, among=among)
+            pending = self.store.chunks_to_embed(model, among=among)
             total = len(pending)
             batches = (pending[start : start + batch] for start in range(0, total, batch))
         else:
-            total = self.store.missing_vector_count(model)
-            batches = iter(lambda: self.store.chunks_without_vectors(model, limit=batch), [])  # until none left
+            total = self.store.chunks_to_embed_count(model)
+            batches = iter(lambda: self.store.chunks_to_embed(model, limit=batch), [])  # until none left
         done = 0
         for todo in batches:
-            ids = [cid for cid, _ in todo]
-            vectors = self._encode([text for _, text in todo])
+            ids = [cid for cid, _, _ in todo]
+            sentences = [passage_sentences(text) for _, _, text in todo]
+            encoded = self._encode([embed_text for _, embed_text, _ in todo] + [s for ss in sentences for s in ss])
+            vectors, rest = encoded[: len(ids)], encoded[len(ids) :]
+            bounds = np.cumsum([0, *(len(ss) for ss in sentences)])
+            per_chunk = [rest[bounds[i] : bounds[i + 1]] for i in range(len(ids))]
             with self._lock:  # a question asked meanwhile sees the index before or after the batch, never between
-                self.store.put_vectors(ids, vectors, model)
-                self._apply_locked([], ids, vectors)
+                ids, vectors = self._put(ids, vectors, model, per_chunk)
+                if ids:
+                    # a chunk re-embedded for its sentences may be in the index already: replace, never duplicate
+                    self._apply_locked(ids, ids, vectors)
             done += len(ids)
             if progress:
                 progress(done, max(total, done))
         return done
+
+    def _put(
+        self, ids: list[int], vectors: np.ndarray, model: str, sentences: list[np.ndarray]
+    ) -> tuple[list[int], np.ndarray]:
+        """Store a batch's vectors, leaving out chunks removed while it was encoded (a document deleted or
+        replaced meanwhile: embedding runs in the background in the bot). Returns what was stored."""
+        while True:
+            try:
+                self.store.put_vectors(ids, vectors, model, sentences)
+                return ids, vectors
+            except sqlite3.IntegrityError:  # a chunk is gone (the vector's foreign key): keep those still there
+                alive = self.store.chunks(ids)
+                keep = [i for i, cid in enumerate(ids) if cid in alive]
+                if len(keep) == len(ids):
+                    raise
+                ids, vectors, sentences = [ids[i] for i in keep], vectors[keep], [sentences[i] for i in keep]
+                if not ids:
+                    return ids, vectors
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         """Passage vectors for `texts`, each distinct text encoded once."""

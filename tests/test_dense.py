@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from index import scoring
 from index.embed import Backend, prefixes_for
 from index.engine import Engine, EngineConfig
 from index.scoring import DEFAULT_WEIGHTS, reciprocal_rank_fusion
@@ -138,7 +139,7 @@ def test_ingest_without_embedding_is_searchable_at_once(dense_engine, monkeypatc
     )
     total = store.chunk_count()
     assert seen == [(min(n, total), total) for n in range(4, total + 4, 4)]
-    assert all(len(batch) <= 4 for batch in calls)
+    assert len(calls) == len(seen)  # one model call per batch: its chunks and their sentences together
     assert_index_matches_store(dense_engine)
 
 
@@ -161,7 +162,8 @@ def test_identical_chunks_are_encoded_once(dense_engine, monkeypatch):
         dense_engine.add_text(f"mem://copy-{n}", text, title="Amberport", embed=False)
     calls = count_encoded(dense_engine, monkeypatch)
     assert dense_engine.sync_vectors() == 3
-    assert len(calls) == 1 and len(calls[0]) == 1
+    # one call, each distinct text once: the chunk as the model sees it (title first) and its one sentence
+    assert len(calls) == 1 and sorted(calls[0]) == sorted([f"Amberport\n\n{text}", text])
     _, matrix = stored_vectors(dense_engine.store, dense_engine.embedder.name)
     np.testing.assert_allclose(matrix[1:], np.repeat(matrix[:1], 2, axis=0))
 
@@ -178,7 +180,9 @@ def test_an_edited_document_keeps_the_vectors_of_its_unchanged_chunks(ingested, 
     path.write_text("\n\n".join(paragraphs), encoding="utf-8")
     second = ingested.ingest([path]).results[0]
     assert (second.status, second.doc_id) == ("replaced", first.doc_id)
-    assert [len(batch) for batch in calls] == [1] and "seventh terminal" in calls[0][0]
+    # one call: the rewritten chunk and its sentences; the unchanged chunks kept their vectors and sentence vectors
+    assert len(calls) == 1 and "seventh terminal" in calls[0][0]
+    assert all(" ".join(t.split()) in " ".join(calls[0][0].split()) for t in calls[0][1:])  # its sentences
     assert ingested.store.chunks_without_vectors(ingested.embedder.name) == []
     assert_index_matches_store(ingested)
 
@@ -240,9 +244,18 @@ def test_search_fuses_lexical_and_dense(ingested, question):
     engine = ingested
     lexical = engine.store.lexical_search(engine.retriever.query(question)[1], CANDIDATES)
     index = engine.vector_index()
-    dense = index.search(engine.embedder.encode_queries([question])[0], CANDIDATES)
+    query = engine.embedder.encode_queries([question])[0]
+    dense = index.search(query, CANDIDATES)
     assert len(dense) == engine.store.chunk_count()  # the tiny corpus: every chunk is a dense candidate
-    expected = reciprocal_rank_fusion([[cid for cid, _ in lexical], [cid for cid, _ in dense]])
+    ids = [cid for cid, _ in dense]
+    sentences = engine.store.sentence_vectors_of(ids, engine.embedder.name, engine.embedder.dim)
+    assert set(sentences) == set(ids), "every chunk has its sentence vectors"
+    dense_scores = scoring.dense_score(
+        np.array([s for _, s in dense]), np.array([float((sentences[cid] @ query).max()) for cid in ids])
+    )
+    bm25 = dict(lexical)
+    first = scoring.first_stage(np.array([bm25.get(cid, np.nan) for cid in ids]), dense_scores)
+    expected = sorted(zip(ids, first), key=lambda kv: -kv[1])
 
     got = engine.search(question, k=10)
 
@@ -250,10 +263,6 @@ def test_search_fuses_lexical_and_dense(ingested, question):
     assert [s for _, s in got] == pytest.approx([s for _, s in expected[:10]])
     everything = engine.search(question, k=CANDIDATES)
     assert {cid for cid, _ in everything} == all_chunk_ids(engine.store)
-    lexical_ids = {cid for cid, _ in lexical}
-    assert {cid for cid, _ in everything} - lexical_ids, "dense-only chunks are fused in"
-    if lexical:
-        assert all(score > _rrf(len(dense)) for cid, score in everything if cid in lexical_ids)
 
 
 def test_answer_in_hybrid_mode(ingested):

@@ -19,7 +19,7 @@ from index.scoring import (
     rerank_score,
 )
 
-BARS = Thresholds(min_coverage=0.5, dense_threshold=0.8)
+BARS = Thresholds(min_coverage=0.5)
 
 
 def analysis(cover: float, own: float | None, score: float = 0.0) -> PassageAnalysis:
@@ -44,17 +44,15 @@ def test_confidence(cover, own, expected):
 
 
 @pytest.mark.parametrize(
-    ("cand", "dense_on", "expected"),
+    ("cand", "expected"),
     [
-        pytest.param(candidate(1, 0.5, 0.5), False, True, id="coverage-at-the-bar"),
-        pytest.param(candidate(1, 0.5, 0.4), False, False, id="coverage-just-below"),
-        pytest.param(candidate(1, 0.1, 0.1, dense=0.8), True, True, id="close-in-meaning-with-a-model"),
-        pytest.param(candidate(1, 0.1, 0.1, dense=0.8), False, False, id="dense-ignored-without-a-model"),
-        pytest.param(candidate(1, 0.1, 0.1, dense=0.79), True, False, id="dense-just-below"),
+        pytest.param(candidate(1, 0.5, 0.5), True, id="coverage-at-the-bar"),
+        pytest.param(candidate(1, 0.5, 0.4), False, id="coverage-just-below"),
+        pytest.param(candidate(1, 0.1, 0.1, dense=0.99), False, id="lexical-rule-ignores-dense"),
     ],
 )
-def test_relevant(cand, dense_on, expected):
-    assert relevant(cand, BARS, dense_on) is expected
+def test_relevant(cand, expected):
+    assert relevant(cand, BARS) is expected
 
 
 LEAD = candidate(1, 0.9, 0.9)
@@ -75,7 +73,7 @@ NO_WINDOW = candidate(4, 0.9, None)
     ],
 )
 def test_decide(ranked, k, expected):
-    assert [c.chunk_id for c in decide(ranked, k, BARS, dense_on=False)] == expected
+    assert [c.chunk_id for c in decide(ranked, k, BARS)] == expected
 
 
 def test_rerank_score_adds_its_parts():

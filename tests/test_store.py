@@ -509,13 +509,20 @@ def test_put_vectors_bumps_generation(store):
     assert store.generation == generation + 1
 
 
+def put_embedded(store, ids, vectors, model):
+    """Vectors as embedding stores them: each chunk's with its sentence vectors (one sentence per test chunk)."""
+    vectors = np.asarray(vectors, dtype=np.float32)
+    store.put_vectors(ids, vectors, model, [v[None, :] for v in vectors])
+
+
 def test_chunks_without_vectors_detects_a_model_change(store):
-    _, _, ids = store.save_document(make_record("a", ["One.", "Two.", "Three."], vectors=unit_vectors(3), model="old"))
+    _, _, ids = store.save_document(make_record("a", ["One.", "Two.", "Three."]))
+    put_embedded(store, ids, unit_vectors(3), "old")
     embed_texts = make_record("a", ["One.", "Two.", "Three."]).embed_texts
     assert store.chunks_without_vectors("old") == []
     assert store.chunks_without_vectors("new") == list(zip(ids, embed_texts))
     assert store.chunks_without_vectors("new", limit=2) == list(zip(ids, embed_texts))[:2]
-    store.put_vectors(ids[:1], unit_vectors(1, dim=4), "new")
+    put_embedded(store, ids[:1], unit_vectors(1, dim=4), "new")
     assert [cid for cid, _ in store.chunks_without_vectors("new")] == ids[1:]
     assert [cid for cid, _ in store.chunks_without_vectors("old")] == ids[:1]
 
@@ -537,7 +544,7 @@ def test_chunks_without_vectors_lists_lexical_only_chunks(store):
 )
 def test_chunks_without_vectors_among(store, among, limit, expected_positions):
     _, _, ids = store.save_document(make_record("a", ["Zero.", "One.", "Two.", "Three."]))
-    store.put_vectors(ids[:1], unit_vectors(1), "m")
+    put_embedded(store, ids[:1], unit_vectors(1), "m")
     chosen = None if among is None else [ids[p] for p in among]
     got = store.chunks_without_vectors("m", limit=limit, among=chosen)
     assert [cid for cid, _ in got] == [ids[p] for p in expected_positions]
@@ -559,11 +566,14 @@ def test_replacing_a_document_keeps_the_vectors_of_unchanged_chunks(store):
     """Embedding is slow: an edit to one paragraph must not cost the vectors of the others."""
     _, _, old_ids = store.save_document(make_record("a", ["Same one.", "Old two.", "Same three."]))
     vectors = unit_vectors(3)
-    store.put_vectors(old_ids, vectors, "m")
+    put_embedded(store, old_ids, vectors, "m")
     _, removed, new_ids = store.save_document(make_record("a", ["Same one.", "New two.", "Same three."]))
     assert removed == old_ids and not set(new_ids) & set(old_ids)
     assert [cid for cid, _ in store.chunks_without_vectors("m")] == [new_ids[1]]
     got_ids, matrix = store.vectors_of(new_ids, "m")
     assert got_ids.tolist() == [new_ids[0], new_ids[2]]
     np.testing.assert_array_equal(matrix, vectors[[0, 2]])
+    kept = store.sentence_vectors_of(new_ids, "m", vectors.shape[1])  # and their sentence vectors
+    assert sorted(kept) == [new_ids[0], new_ids[2]]
+    np.testing.assert_array_equal(kept[new_ids[2]], vectors[2:3])
     assert_no_orphans(store)
