@@ -32,6 +32,16 @@ _COUNT_QUESTION_RE = re.compile(
 _DATE_QUESTION_RE = re.compile(r"\b(when|what year|which year|когда|в каком году|какого числа)\b", re.IGNORECASE)
 _YEAR_RE = re.compile(r"\b(19|20)\d\d\b")
 _QUANTITY_RE = re.compile(r"\d")
+# What can state a quantity or a time without digits: number words, months, centuries, decades.
+_NUMBER_WORD_RE = re.compile(
+    r"\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundreds?|"
+    r"thousands?|millions?|billions?|dozens?|half|twice|single|один|одна|одно|два|две|три|четыре|пять|шесть|"
+    r"семь|восемь|девять|десять|двадцать|сто|сотн\w*|тысяч\w*|миллион\w*|миллиард\w*|десят\w*|половин\w*|"
+    r"дважды|january|february|march|april|may|june|july|august|september|october|november|december|"
+    r"centur\w*|decades?|spring|summer|autumn|winter|январ\w*|феврал\w*|март\w*|апрел\w*|ма[йяе]|июн\w*|"
+    r"июл\w*|август\w*|сентябр\w*|октябр\w*|ноябр\w*|декабр\w*|век\w*|весн\w*|лет\w*|осен\w*|зим\w*)\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass
@@ -333,3 +343,13 @@ def window_by_meaning(
     best = int(np.argmax(blended))  # ties: the earlier window, so a single sentence beats the pair it starts
     lo, hi = spans[best]
     return Window(list(sentences[lo:hi]), owns[best], float(blended[best]))
+
+
+def states_what_is_asked(profile: QuestionProfile, text: str) -> bool:
+    """Whether an answer text can answer the kind of question asked: a "how many / when" question is
+    answered by a number, a number word, a month or a century. A window without any of them cannot hold
+    the answer, however well it matches the question's words (it is the near-topic trap: "How many people
+    work at the L'Oreal plant?" over a sentence that names the plant)."""
+    if profile.wants is None:
+        return True
+    return bool(_QUANTITY_RE.search(text) or _NUMBER_WORD_RE.search(text))

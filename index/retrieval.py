@@ -286,7 +286,7 @@ class Retriever:
             return [], None, 0.0
         margin, window = self.hybrid_margin(question, language, ranking, ranked[0], thresholds)
         confidence = round(scoring.answer_probability(margin), 4)
-        if margin < 0 or window is None:
+        if margin < 0 or window is None or not answering.states_what_is_asked(ranking.profile, window.text):
             return [], None, confidence
         chosen = [ranked[0]]
         for candidate in ranked[1 : 2 * k]:

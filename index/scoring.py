@@ -48,7 +48,7 @@ class Weights:
     # hybrid mode plus dense_rerank_weight x the dense score z-scored over the re-ranked candidates.
     rerank: int = 10  # candidates whose sentences are read to pick the answering passage (lexical-only)
     hybrid_rerank: int = 40  # the same in hybrid mode: stage 1 needs a deeper pool to beat its inputs
-    dense_rerank_weight: float = 1.0
+    dense_rerank_weight: float = 0.5
     rank_prior: float = 0.1
     window_weight: float = 2.0
     # Sentences and windows (answer.py).
