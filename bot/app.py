@@ -2,8 +2,9 @@
 
 Only assembly lives here — defaults, typed bot data, which handler serves which update, the menu,
 the error apology, polling or webhook. What the handlers do is in bot/investor.py (asking, answers,
-More, feedback, examples), bot/staff.py (uploads, documents, reports), bot/escalation_handlers.py (questions
-sent on to staff and their answers) and bot/jobs.py (the digest).
+More, feedback, examples), bot/staff.py (uploads, documents, reports), bot/web_handlers.py (links staff add),
+bot/escalation_handlers.py (questions sent on to staff and their answers) and bot/jobs.py (the digest, the web
+refresh).
 """
 
 from __future__ import annotations
@@ -25,10 +26,11 @@ from telegram.ext import (
 
 from index.engine import Engine
 
-from . import escalation_handlers, investor, staff
+from . import escalation_handlers, investor, staff, web_handlers
 from .context import BotContext, BotData, send_plain, user_language
+from .embedding import BackgroundEmbedding, embed_backlog
 from .escalations import Escalations
-from .jobs import send_digest
+from .jobs import refresh_web, send_digest
 from .messages import COMMAND_MENU, text
 from .questionlog import QuestionLog
 from .ratelimit import RateLimiter
@@ -74,7 +76,10 @@ def build_application(settings: Settings, engine: Engine, questions: QuestionLog
         builder = builder.base_url(settings.api_base_url).base_file_url(settings.file_base_url)
     application = builder.build()
     limiter = RateLimiter(settings.rate_limit_per_minute, RATE_WINDOW_S)
-    application.bot_data.wire(settings, engine, questions, limiter, Escalations(questions, settings.escalation_days))
+    application.bot_data.wire(
+        settings, engine, questions, limiter, Escalations(questions, settings.escalation_days),
+        BackgroundEmbedding(engine, keep_going=lambda: application.running),
+    )
 
     new = filters.UpdateType.MESSAGE  # edited messages are not new questions
     for name, callback in (
@@ -86,6 +91,7 @@ def build_application(settings: Settings, engine: Engine, questions: QuestionLog
         ("remove", staff.remove_command),
         ("stats", staff.stats_command),
         ("unanswered", staff.unanswered_command),
+        ("add", web_handlers.add_command),
         ("pending", escalation_handlers.pending_command),
         ("answers", escalation_handlers.answers_command),
     ):
@@ -106,6 +112,13 @@ def build_application(settings: Settings, engine: Engine, questions: QuestionLog
     application.add_handler(
         MessageHandler(new & filters.REPLY & filters.TEXT & ~filters.COMMAND, escalation_handlers.staff_reply), group=-1
     )
+    # A private message that is only a link: staff add the page, anyone else asked a question.
+    application.add_handler(
+        MessageHandler(
+            new & filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE & filters.Regex(web_handlers.LINK_MESSAGE),
+            web_handlers.link_message,
+        )
+    )
     application.add_handler(MessageHandler(new & filters.TEXT & ~filters.COMMAND, investor.text_message))
     application.add_handler(MessageHandler(new & filters.Document.ALL, staff.document))
     application.add_handler(
@@ -113,6 +126,9 @@ def build_application(settings: Settings, engine: Engine, questions: QuestionLog
     )
     application.add_error_handler(on_error)
     if application.job_queue is not None:
+        # Chunks left without a vector (a run killed while embedding, a new model) are embedded in the
+        # background from the start; questions are answered meanwhile (bot/embedding.py).
+        application.job_queue.run_once(embed_backlog, when=0, name="embed-backlog")
         application.job_queue.run_repeating(
             escalation_handlers.expire_job,
             interval=escalation_handlers.EXPIRY_CHECK_S,
@@ -122,6 +138,10 @@ def build_application(settings: Settings, engine: Engine, questions: QuestionLog
     if settings.digest_time is not None and settings.admins and application.job_queue is not None:
         application.job_queue.run_daily(
             send_digest, time=settings.digest_time.replace(tzinfo=settings.tz), name="daily-digest"
+        )
+    if settings.refresh_time is not None and application.job_queue is not None:
+        application.job_queue.run_daily(
+            refresh_web, time=settings.refresh_time.replace(tzinfo=settings.tz), name="daily-refresh"
         )
     return application
 

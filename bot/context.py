@@ -18,6 +18,7 @@ from index.engine import Engine
 from index.text import detect_language
 
 from . import formatting
+from .embedding import BackgroundEmbedding
 from .escalations import Escalations
 from .questionlog import QuestionLog
 from .ratelimit import RateLimiter
@@ -38,6 +39,7 @@ class BotData:
     questions: QuestionLog
     limiter: RateLimiter
     escalations: Escalations
+    embedding: BackgroundEmbedding
 
     def wire(
         self,
@@ -46,12 +48,15 @@ class BotData:
         questions: QuestionLog,
         limiter: RateLimiter,
         escalations: Escalations,
+        embedding: BackgroundEmbedding | None = None,
     ) -> None:
         self.settings = settings
         self.engine = engine
         self.questions = questions
         self.limiter = limiter
         self.escalations = escalations
+        # Embedding after the commit, off the event loop (bot/embedding.py); stopped with the application.
+        self.embedding = embedding or BackgroundEmbedding(engine, keep_going=lambda: True)
 
     @property
     def uploads(self) -> Path:

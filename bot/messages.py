@@ -36,12 +36,16 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "help_admin": {
         "en": "\n\nFor staff: send a file ({formats}; up to {limit} MB) to add or update a "
-        "document — the caption sets its title. /docs lists documents with their ids, /remove ID removes one. "
+        "document — the caption sets its title. Send a link (or /add URL) to add a web page; a sitemap or "
+        "RSS feed adds the pages it lists, and they are kept fresh. "
+        "/docs lists documents with their ids, /remove ID removes one. "
         "/stats — the last 7 days, /unanswered — questions the documents did not answer.\n"
         "Questions investors send to the agency come here: reply to one to answer it. /pending — the questions "
         "waiting for an answer, /answers — agency answers in the knowledge base.",
         "ru": "\n\nДля сотрудников: пришлите файл ({formats}; до {limit} МБ), чтобы добавить или "
-        "обновить документ — подпись к файлу задаёт заголовок. /docs — список документов с номерами, "
+        "обновить документ — подпись к файлу задаёт заголовок. Пришлите ссылку (или /add ССЫЛКА), чтобы "
+        "добавить веб-страницу; карта сайта или RSS-лента добавляет свои страницы, и они обновляются. "
+        "/docs — список документов с номерами, "
         "/remove НОМЕР — удалить документ. /stats — статистика за 7 дней, /unanswered — вопросы без ответа.\n"
         "Вопросы, которые инвесторы передают в агентство, приходят сюда: ответьте (Reply) на вопрос, чтобы "
         "ответить. /pending — вопросы, ждущие ответа, /answers — ответы агентства в базе знаний.",
@@ -90,6 +94,22 @@ TEXTS: dict[str, dict[str, str]] = {
     "ingested": {
         "en": "{verb} document #{id}: {title}\nDate found: {date}\nChunks: {chunks}",
         "ru": "{verb} документ №{id}: {title}\nНайденная дата: {date}\nФрагментов: {chunks}",
+    },
+    "embedding_later": {
+        "en": "It can be found by keywords now, and by meaning once its chunks are embedded ({n} to do); "
+        "I will write when that is done.",
+        "ru": "По словам он ищется уже сейчас, по смыслу — когда его фрагменты будут векторизованы (их {n}); "
+        "я напишу, когда это закончится.",
+    },
+    "embedded": {
+        "en": "Document #{id} ({title}) can now be found by meaning too: its chunks are embedded ({seconds} s).",
+        "ru": "Документ №{id} ({title}) теперь ищется и по смыслу: его фрагменты векторизованы (за {seconds} с).",
+    },
+    "embed_failed": {
+        "en": "Document #{id} ({title}) could not be embedded: {reason}. It can still be found by keywords; "
+        "the bot tries again on its next start (or run `investbot reindex`).",
+        "ru": "Документ №{id} ({title}) не удалось векторизовать: {reason}. По словам он ищется; бот попробует "
+        "снова при следующем запуске (или выполните `investbot reindex`).",
     },
     "added": {"en": "Added", "ru": "Добавлен"},
     "replaced": {"en": "Updated", "ru": "Обновлён"},
@@ -257,12 +277,53 @@ TEXTS: dict[str, dict[str, str]] = {
     "answers_line": {"en": "#{id} {date} — {title}", "ru": "№{id} {date} — {title}"},
     "agency_answer_label": {"en": "Agency answer, {date}", "ru": "Ответ агентства, {date}"},
     "agency_answer": {"en": "Agency answer", "ru": "Ответ агентства"},
+    # --- web pages: a staff link, /add URL, the daily refresh (bot/web_handlers.py, bot/jobs.py) ---
+    "fetching": {"en": "⏳ Fetching {addresses} …", "ru": "⏳ Загружаю {addresses} …"},
+    "add_usage": {
+        "en": "Usage: /add URL — a web page, PDF or DOCX by its address, or a sitemap or RSS/Atom feed, whose "
+        "pages are added and followed. Several addresses may be given, separated by spaces.",
+        "ru": "Использование: /add ССЫЛКА — веб-страница, PDF или DOCX по адресу, либо карта сайта или RSS/Atom-"
+        "лента: её страницы добавляются и отслеживаются. Можно указать несколько адресов через пробел.",
+    },
+    "too_many_links": {
+        "en": "Please send at most {limit} addresses at a time (a sitemap or feed counts as one).",
+        "ru": "Пожалуйста, присылайте не больше {limit} адресов за раз (карта сайта или лента — один адрес).",
+    },
+    "link_failed": {"en": "❌ Not added — {line}", "ru": "❌ Не добавлено — {line}"},
+    "link_duplicate": {"en": "{address}: not added, {reason}.", "ru": "{address}: не добавлено — {reason}."},
+    "listing_summary": {
+        "en": "📰 {address} — {kind}: {taken} {noun}{cap}. Added {added}, updated {replaced}, unchanged {unchanged}, "
+        "failed {failed}. The daily refresh (or `investbot refresh`) adds its new entries.",
+        "ru": "📰 {address} — {kind}: {taken} {noun}{cap}. Добавлено {added}, обновлено {replaced}, без изменений "
+        "{unchanged}, с ошибкой {failed}. Ежедневное обновление (или `investbot refresh`) добавит новые записи.",
+    },
+    "listing_cap": {
+        "en": " (the newest of {found}; INVESTBOT_MAX_PAGES={limit})",
+        "ru": " (самые новые из {found}; INVESTBOT_MAX_PAGES={limit})",
+    },
+    "listing_sitemap": {"en": "sitemap", "ru": "карта сайта"},
+    "listing_sitemap_index": {"en": "sitemap index", "ru": "индекс карт сайта"},
+    "listing_rss": {"en": "RSS feed", "ru": "RSS-лента"},
+    "listing_atom": {"en": "Atom feed", "ru": "Atom-лента"},
+    "and_more": {"en": "…and {n} more.", "ru": "…и ещё {n}."},
+    "refresh_title": {
+        "en": "Web documents refreshed: {unchanged} unchanged, {changed} changed, {failed} failed, {new} new.",
+        "ru": "Веб-документы обновлены: без изменений {unchanged}, изменилось {changed}, с ошибкой {failed}, "
+        "новых {new}.",
+    },
+    "refresh_changed": {"en": "Changed:", "ru": "Изменились:"},
+    "refresh_new": {"en": "New:", "ru": "Новые:"},
+    "refresh_failed": {
+        "en": "Failed (the stored copy is kept):",
+        "ru": "Не удалось загрузить (сохранённая версия оставлена):",
+    },
 }
 
 # Word forms by count: English one/other, Russian one/few/many.
 PLURALS: dict[str, dict[str, tuple[str, ...]]] = {
     "question": {"en": ("question", "questions"), "ru": ("вопрос", "вопроса", "вопросов")},
     "investor": {"en": ("investor", "investors"), "ru": ("инвестору", "инвесторам", "инвесторам")},
+    "page": {"en": ("page", "pages"), "ru": ("страница", "страницы", "страниц")},
 }
 
 # The command menu Telegram shows beside the input field: both languages in one line each.

@@ -2,7 +2,9 @@
 
 Every path here starts with `refuse_unless_admin`, so an investor who finds a staff command gets a
 polite refusal and changes nothing. Work that touches the store, the engine or the upload folder runs
-in a worker thread (asyncio.to_thread): the event loop keeps serving investors meanwhile.
+in a worker thread (asyncio.to_thread): the event loop keeps serving investors meanwhile. An upload is
+committed first (found by keywords at once) and embedded in the background (bot/embedding.py); staff get
+the reply at once and, for a document that takes the model a while, a second message when it is embedded.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import asyncio
 import datetime as dt
 import hashlib
 import re
+import time
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,7 +24,8 @@ from telegram.constants import ChatAction, ChatType
 from index.readers import SUPPORTED_FORMATS
 
 from . import formatting
-from .context import BotContext, BotData, reply, send_html, send_report, show_action, user_language
+from .context import BotContext, BotData, reply, send_html, send_plain, send_report, show_action, user_language
+from .embedding import EmbedOutcome, EmbedRun
 from .messages import text
 from .questionlog import QuestionLog
 from .review import format_stats
@@ -31,6 +35,9 @@ if TYPE_CHECKING:
     from index.engine import IngestResult
 
 REPORT_TOPICS = 10  # topics and questions a staff report lists
+# How long an upload's reply waits for its embedding: done by then (a small document), one message says
+# it all; else the reply goes at once and a second message follows when the chunks are embedded.
+QUIET_EMBED_S = 2.0
 
 
 def upload_formats() -> str:
@@ -92,27 +99,64 @@ async def document(update: Update, context: BotContext) -> None:
     telegram_file = await doc.get_file()
     await telegram_file.download_to_drive(incoming)
     title = (message.caption or "").strip() or None
-    result = await asyncio.to_thread(_ingest_upload, data, incoming, f"upload:{name}", title)
+    result, pending = await asyncio.to_thread(_ingest_upload, data, incoming, f"upload:{name}", title)
     if result.status == "failed":
         reason = with_limit_variable(result.reason, result.limit)
         await reply(update, text("ingest_failed", lang, name=name, reason=reason))
         return
-    await reply(
-        update,
-        text(
-            "ingested", lang, verb=text(result.status, lang), id=result.doc_id, title=result.title,
-            date=result.date or text("no_date", lang), chunks=result.chunks,
-        ),
+    report = text(
+        "ingested", lang, verb=text(result.status, lang), id=result.doc_id, title=result.title,
+        date=result.date or text("no_date", lang), chunks=result.chunks,
+    )
+    if not pending:
+        await reply(update, report)
+        return
+    # Committed, so searchable by keywords already; the model embeds it in the background. A small
+    # document is usually done within QUIET_EMBED_S: then one message says it all.
+    started = time.monotonic()
+    job = context.application.create_task(data.embedding.run(), update, name=f"embed-upload-{result.doc_id}")
+    finished, _ = await asyncio.wait({job}, timeout=QUIET_EMBED_S)
+    if finished:
+        run = job.result()
+        if run.outcome is EmbedOutcome.FAILED:
+            report += "\n\n" + text("embed_failed", lang, id=result.doc_id, title=result.title, reason=run.error)
+        await reply(update, report)
+        return
+    await reply(update, report + "\n\n" + text("embedding_later", lang, n=pending))
+    context.application.create_task(
+        _report_embedded(context, message.chat_id, lang, result, job, started), update,
+        name=f"embed-report-{result.doc_id}",
     )
 
 
-def _ingest_upload(data: BotData, incoming: Path, source: str, title: str | None) -> IngestResult:
-    """Ingest the downloaded file; keep it as the original when it was added or replaced (a worker thread)."""
+async def _report_embedded(
+    context: BotContext, chat_id: int, lang: str, result: IngestResult, job: asyncio.Task[EmbedRun], started: float
+) -> None:
+    """The second message of a large upload: its chunks are embedded (or why not)."""
+    run = await job
+    if run.outcome is EmbedOutcome.STOPPED:
+        return  # the bot is stopping; its next start embeds the rest
+    if run.outcome is EmbedOutcome.FAILED:
+        await send_plain(
+            context, chat_id, text("embed_failed", lang, id=result.doc_id, title=result.title, reason=run.error)
+        )
+        return
+    state = await asyncio.to_thread(context.bot_data.embedding.embedded, result.chunk_ids)
+    if state is None:
+        return  # removed or replaced meanwhile: staff heard about that instead
+    seconds = f"{time.monotonic() - started:.0f}"
+    await send_plain(context, chat_id, text("embedded", lang, id=result.doc_id, title=result.title, seconds=seconds))
+
+
+def _ingest_upload(data: BotData, incoming: Path, source: str, title: str | None) -> tuple[IngestResult, int]:
+    """Ingest the downloaded file without embedding it; keep it as the original when it was added or
+    replaced. Also returns how many of its chunks still need a vector (a worker thread)."""
     try:
-        result = data.engine.ingest([incoming], overrides={"title": title}, sources={incoming: source}).results[0]
+        report = data.engine.ingest([incoming], overrides={"title": title}, sources={incoming: source}, embed=False)
+        result = report.results[0]
         if result.status in ("added", "replaced"):
             incoming.replace(upload_path(data.uploads, source))  # a new version replaces the old original
-        return result
+        return result, data.embedding.missing(result.chunk_ids)
     finally:
         incoming.unlink(missing_ok=True)
 

@@ -1,9 +1,10 @@
 """The engine: the one object the application calls to ingest documents and answer questions.
 
 A thin facade that opens the store and (if it can be loaded locally) the embedding model, and wires
-the modules that do the work: ingest.py (files to documents), vector_sync.py (vectors and the
-FAISS index), retrieval.py with scoring.py (search, re-ranking, the answer decision) and
-consistency.py (check and repair). It knows nothing about Telegram or the command line.
+the modules that do the work: ingest.py (files to documents), webingest.py (web addresses to
+documents, and their refresh), vector_sync.py (vectors and the FAISS index), retrieval.py with
+scoring.py (search, re-ranking, the answer decision) and consistency.py (check and repair). It
+knows nothing about Telegram or the command line.
 """
 
 from __future__ import annotations
@@ -48,6 +49,8 @@ from .vector_sync import (
 
 if TYPE_CHECKING:
     from .vectors import VectorIndex
+    from .web import FetchConfig
+    from .webingest import WebReport
 
 # The result types and errors callers meet, importable from here as well as from their modules.
 __all__ = [
@@ -151,6 +154,56 @@ class Engine:
         if embed:
             self.vectors.embed_missing(among=result.chunk_ids)
         return result
+
+    def ingest_urls(
+        self,
+        addresses: Sequence[str],
+        config: FetchConfig | None = None,
+        *,
+        progress: Callable[[str], None] | None = None,
+        overrides: dict | None = None,
+        embed: bool = True,
+    ) -> WebReport:
+        """Fetch web pages, sitemaps and feeds and ingest them as documents (see webingest.py).
+
+        Each address is handled on its own; a failed one is a FAILED result whose `error` names it. A sitemap or
+        feed ingests its pages and is followed by refresh(). overrides apply to pages given directly.
+        """
+        report = self._web(config).ingest(addresses, progress=progress, overrides=overrides)
+        if embed:
+            self.sync_vectors()
+        return report
+
+    def refresh(
+        self,
+        config: FetchConfig | None = None,
+        *,
+        fetched_before: str | None = None,
+        progress: Callable[[str], None] | None = None,
+        embed: bool = True,
+    ) -> WebReport:
+        """Re-fetch web documents (conditional requests, else the content hash), replace the changed ones, keep
+        and report the failing ones, and ingest new entries of followed sitemaps and feeds."""
+        report = self._web(config).refresh(fetched_before=fetched_before, progress=progress)
+        if embed:
+            self.sync_vectors()
+        return report
+
+    def listings(self) -> list[dict]:
+        """The sitemaps and feeds refresh() follows: address, url, kind, added_at, fetched_at."""
+        return self.store.listings()
+
+    def unfollow(self, address: str) -> bool:
+        """Stop following a sitemap or feed (its pages stay); False when it was not followed."""
+        from .webingest import normalize_address
+
+        return self.store.remove_listing(normalize_address(address))
+
+    def _web(self, config: FetchConfig | None):
+        from .web import FetchConfig
+        from .webingest import WebIngester  # httpx and the fetch stack load only when the web is used
+
+        return WebIngester(self._ingester(), config or FetchConfig(max_bytes=self.config.max_file_bytes))
 
     def remove(self, id_or_source: str) -> dict:
         """Remove a document named by its id or its source; DocumentNotFound (a KeyError) if there is none."""
