@@ -105,8 +105,10 @@ def lexical(args, data) -> None:
             gold = sum(
                 1 for q in questions if (a := engine.answer(q.text)).answered and contains_gold(a.answer, q.answers)
             ) / len(questions)
-            print(f"  {lang}    {sum(c >= threshold for c in pos) / len(pos):.3f}              "
-                  f"{sum(c >= threshold for c in neg) / len(neg):.3f}                {gold:.3f}")
+            print(
+                f"  {lang}    {sum(c >= threshold for c in pos) / len(pos):.3f}              "
+                f"{sum(c >= threshold for c in neg) / len(neg):.3f}                {gold:.3f}"
+            )
         engine = Engine.open(EngineConfig(data_dir=Path(tmp) / "kb", model=None, min_coverage=threshold))
         engine.ingest([ROOT / "knowledge"])
         report_seed(engine, Thresholds(min_coverage=threshold))
@@ -161,8 +163,10 @@ def hybrid(args, data) -> None:
             for lang in ("en", "ru"):
                 paragraphs = split(data[lang], half)[0]
                 engines[(half, lang)] = engine_for(paragraphs, Path(tmp) / f"{lang}{half}", args.model)
-                print(f"[{time.monotonic() - started:.0f}s] corpus {lang} half {half}: {len(paragraphs)} paragraphs",
-                      file=sys.stderr)
+                print(
+                    f"[{time.monotonic() - started:.0f}s] corpus {lang} half {half}: {len(paragraphs)} paragraphs",
+                    file=sys.stderr,
+                )
         embedder = engines[(0, "en")].embedder
         if embedder is None:
             raise SystemExit(f"no model: {engines[(0, 'en')].model_status}")
@@ -170,7 +174,7 @@ def hybrid(args, data) -> None:
         for lang in ("en", "ru"):
             qs = data[lang][1] + [t.question for t in traps[lang]]
             encoded = embedder.encode_queries([q.text for q in qs])
-            vectors.update({f"{lang}:{q.id}": v for q, v in zip(qs, encoded)})
+            vectors.update({f"{lang}:{q.id}": v for q, v in zip(qs, encoded, strict=False)})
         print(f"[{time.monotonic() - started:.0f}s] questions encoded", file=sys.stderr)
         answers_by_id = {lang: {q.id: q.answers for q in data[lang][1]} for lang in ("en", "ru")}
 
@@ -184,8 +188,12 @@ def hybrid(args, data) -> None:
                 trp = [t.question for t in traps[qlang] if t.question.paragraph.split("/")[0] in chosen]
                 engine = engines[(half, dlang)]
                 v = {q.id: vectors[f"{qlang}:{q.id}"] for q in cov + unc + trp}
-                results[(half, qlang, dlang)] = (outcomes(engine, cov, v), outcomes(engine, unc, v),
-                                                 outcomes(engine, trp, v), cov)
+                results[(half, qlang, dlang)] = (
+                    outcomes(engine, cov, v),
+                    outcomes(engine, unc, v),
+                    outcomes(engine, trp, v),
+                    cov,
+                )
                 print(f"[{time.monotonic() - started:.0f}s] half {half} {qlang}→{dlang} done", file=sys.stderr)
 
         shifts, loose = {}, {}
@@ -193,23 +201,29 @@ def hybrid(args, data) -> None:
             groups = [results[(0, q, d)][1:3] for q, d in DIRECTIONS if (q != d) == cross]
             shifts[cross] = choose_shift(groups, max_traps=1.0) if args.shift is None else args.shift
             loose[cross] = choose_shift(groups)
-            print(f"{name} rule: bar shift {shifts[cross]:+.2f} (add {-shifts[cross]:+.2f} to its bias); "
-                  f"with XQuAD traps <= {MAX_TRAPS} too it would be {loose[cross]:+.2f}")
+            print(
+                f"{name} rule: bar shift {shifts[cross]:+.2f} (add {-shifts[cross]:+.2f} to its bias); "
+                f"with XQuAD traps <= {MAX_TRAPS} too it would be {loose[cross]:+.2f}"
+            )
         table(results, loose, answers_by_id, "bars with XQuAD traps limited too, held out (half B)", 1)
 
         for half, label in ((1, "held out (half B; bars chosen on half A)"), (0, "fitting half A")):
-            print(f"\nXQuAD {label}: covered answered / uncovered answered / traps answered / R@1 / "
-                  "gold in answer (covered, unanswered = miss)")
+            print(
+                f"\nXQuAD {label}: covered answered / uncovered answered / traps answered / R@1 / "
+                "gold in answer (covered, unanswered = miss)"
+            )
             for qlang, dlang in DIRECTIONS:
                 cov, unc, trp, cov_q = results[(half, qlang, dlang)]
                 shift = shifts[qlang != dlang]
-                r1 = sum(o.top_doc == q.paragraph for o, q in zip(cov, cov_q)) / len(cov_q)
+                r1 = sum(o.top_doc == q.paragraph for o, q in zip(cov, cov_q, strict=False)) / len(cov_q)
                 gold = sum(
                     o.margin >= shift and contains_gold(o.window, answers_by_id[dlang].get(q.id, q.answers))
-                    for o, q in zip(cov, cov_q)
+                    for o, q in zip(cov, cov_q, strict=False)
                 ) / len(cov_q)
-                print(f"  {qlang}→{dlang}  {answered(cov, shift):.3f} / {answered(unc, shift):.3f} / "
-                      f"{answered(trp, shift):.3f} / {r1:.3f} / {gold:.3f}   (n {len(cov)}/{len(unc)}/{len(trp)})")
+                print(
+                    f"  {qlang}→{dlang}  {answered(cov, shift):.3f} / {answered(unc, shift):.3f} / "
+                    f"{answered(trp, shift):.3f} / {r1:.3f} / {gold:.3f}   (n {len(cov)}/{len(unc)}/{len(trp)})"
+                )
 
         base = Thresholds()
         bars = Thresholds(
@@ -236,22 +250,28 @@ def table(results, shifts, answers_by_id, label: str, half: int) -> None:
 
 def report_seed(engine: Engine, thresholds: Thresholds) -> None:
     qa = yaml.safe_load(SEED_QA.read_text(encoding="utf-8"))
-    print(f"\nSeed QA set against knowledge/ ({engine.mode}): right fact (answer holds `answer`) / answered; "
-          "traps answered; off-topic answered")
+    print(
+        f"\nSeed QA set against knowledge/ ({engine.mode}): right fact (answer holds `answer`) / answered; "
+        "traps answered; off-topic answered"
+    )
     for split_name in ("dev", "test"):
         for lang in ("en", "ru"):
             good = [q for q in qa["answerable"] if q["lang"] == lang and q["split"] == split_name]
             bad = [q for q in qa["unanswerable"] if q["lang"] == lang and q["split"] == split_name]
             ask = lambda text: engine.retriever.answer_and_rank(text, 3, thresholds)[0]  # noqa: E731
             results = [ask(q["question"]) for q in good]
-            right = sum(r.answered and q["answer"] in r.answer for q, r in zip(good, results)) / max(len(good), 1)
+            right = sum(r.answered and q["answer"] in r.answer for q, r in zip(good, results, strict=False)) / max(
+                len(good), 1
+            )
             share = sum(r.answered for r in results) / max(len(good), 1)
             traps = [q for q in bad if q["kind"] == "near-topic"]
             off = [q for q in bad if q["kind"] == "off-topic"]
             trap_share = sum(ask(q["question"]).answered for q in traps) / max(len(traps), 1)
             off_share = sum(ask(q["question"]).answered for q in off) / max(len(off), 1)
-            print(f"  {split_name:4} {lang}  {right:.3f} / {share:.3f} (n {len(good)});  traps {trap_share:.3f} "
-                  f"(n {len(traps)});  off-topic {off_share:.3f} (n {len(off)})")
+            print(
+                f"  {split_name:4} {lang}  {right:.3f} / {share:.3f} (n {len(good)});  traps {trap_share:.3f} "
+                f"(n {len(traps)});  off-topic {off_share:.3f} (n {len(off)})"
+            )
 
 
 def main() -> None:

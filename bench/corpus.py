@@ -115,5 +115,7 @@ if __name__ == "__main__":
     size = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
     corpus = build_corpus(size)
     words = [len(d.text.split()) for d in corpus.docs]
-    print(f"{len(corpus.docs)} documents, {sum(words)} words ({min(words)}..{max(words)} per document), "
-          f"{len(corpus.queries)} queries")
+    print(
+        f"{len(corpus.docs)} documents, {sum(words)} words ({min(words)}..{max(words)} per document), "
+        f"{len(corpus.queries)} queries"
+    )

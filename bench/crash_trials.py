@@ -37,8 +37,15 @@ def main() -> None:
     from tests.test_crash import make_folder
 
     rng = random.Random(7)
-    results = {"trials": args.trials, "documents": args.docs, "model": args.model, "killed": 0,
-               "check_failures": 0, "rerun_failures": 0, "whole_after_rerun": 0}
+    results = {
+        "trials": args.trials,
+        "documents": args.docs,
+        "model": args.model,
+        "killed": 0,
+        "check_failures": 0,
+        "rerun_failures": 0,
+        "whole_after_rerun": 0,
+    }
     with tempfile.TemporaryDirectory(prefix="investbot-crash-") as tmp:
         tmp = Path(tmp)
         folder = make_folder(tmp / "docs", args.docs)
@@ -50,8 +57,9 @@ def main() -> None:
             env["INVESTBOT_MODEL"] = str(build_tiny_model(tmp / "model", texts, dim=384, max_seq_length=128))
 
         def run(data: Path, *command: str, **kw):
-            return subprocess.run([INVESTBOT, "--data-dir", str(data), *command], env=env, capture_output=True,
-                                  text=True, **kw)
+            return subprocess.run(
+                [INVESTBOT, "--data-dir", str(data), *command], env=env, capture_output=True, text=True, **kw
+            )
 
         # How long a full ingest takes, to spread the kills over it.
         t0 = time.perf_counter()
@@ -61,8 +69,12 @@ def main() -> None:
         expected = {d["source"]: d["chunks"] for d in expected}
         for trial in range(args.trials):
             data = tmp / f"data{trial}"
-            process = subprocess.Popen([INVESTBOT, "--data-dir", str(data), "ingest", str(folder)], env=env,
-                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            process = subprocess.Popen(
+                [INVESTBOT, "--data-dir", str(data), "ingest", str(folder)],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
             time.sleep(rng.uniform(0.2, full))
             if process.poll() is None:
                 process.send_signal(signal.SIGKILL)

@@ -66,7 +66,10 @@ def make_traps(paragraphs: Sequence[Paragraph], questions: Sequence[Question], s
         if names:
             m = rng.choice(names)
             pool = sorted(
-                w for b, ws in names_by_article.items() if b != a for w in ws
+                w
+                for b, ws in names_by_article.items()
+                if b != a
+                for w in ws
                 if _name_core(w)[:8] not in keys[a] and len(_name_core(w)) >= 3
             )
             if pool:

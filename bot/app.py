@@ -77,7 +77,11 @@ def build_application(settings: Settings, engine: Engine, questions: QuestionLog
     application = builder.build()
     limiter = RateLimiter(settings.rate_limit_per_minute, RATE_WINDOW_S)
     application.bot_data.wire(
-        settings, engine, questions, limiter, Escalations(questions, settings.escalation_days),
+        settings,
+        engine,
+        questions,
+        limiter,
+        Escalations(questions, settings.escalation_days),
         BackgroundEmbedding(engine, keep_going=lambda: application.running),
     )
 

@@ -110,7 +110,7 @@ async def send_report(context: BotContext, chat_id: int, report: str) -> None:
 
 
 async def show_action(context: BotContext, chat_id: int, action: str) -> None:
-    """"typing…" is a courtesy: a failure to show it must not cost the user the answer."""
+    """ "typing…" is a courtesy: a failure to show it must not cost the user the answer."""
     try:
         await context.bot.send_chat_action(chat_id, action)
     except Exception:

@@ -85,9 +85,21 @@ ORDER BY e.escalated_at DESC, e.id DESC""",
 DENIED_TABLES = ("escalation_askers",)
 
 # Internal tables staff need not see (search index internals, vectors).
-HIDDEN_TABLES = ("chunks_fts", "chunks_fts_config", "chunks_fts_content", "chunks_fts_data", "chunks_fts_docsize",
-                 "chunks_fts_idx", "chunks_fts_vocab", "vectors", "doc_lines", "meta", "migrations", "_migrations",
-                 "escalation_messages")
+HIDDEN_TABLES = (
+    "chunks_fts",
+    "chunks_fts_config",
+    "chunks_fts_content",
+    "chunks_fts_data",
+    "chunks_fts_docsize",
+    "chunks_fts_idx",
+    "chunks_fts_vocab",
+    "vectors",
+    "doc_lines",
+    "meta",
+    "migrations",
+    "_migrations",
+    "escalation_messages",
+)
 
 
 def metadata(database_name: str) -> dict:
@@ -110,10 +122,20 @@ def metadata(database_name: str) -> dict:
 
 def datasette_command(db_path: Path, port: int, metadata_path: Path) -> list[str]:
     return [
-        sys.executable, "-m", "datasette", "serve", str(db_path),
-        "--host", "127.0.0.1", "--port", str(port),
-        "--metadata", str(metadata_path),
-        "--setting", "default_allow_sql", "off",
+        sys.executable,
+        "-m",
+        "datasette",
+        "serve",
+        str(db_path),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--metadata",
+        str(metadata_path),
+        "--setting",
+        "default_allow_sql",
+        "off",
     ]
 
 

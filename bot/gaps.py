@@ -94,8 +94,7 @@ def group_questions(
     if corpus_df is not None:
         size = max(corpus_size, 1)
         idf = {
-            stem: math.log(1 + (size + 1) / (max(corpus_df.get(a, 0) for a in alternatives(stem)) + 0.5))
-            for stem in df
+            stem: math.log(1 + (size + 1) / (max(corpus_df.get(a, 0) for a in alternatives(stem)) + 0.5)) for stem in df
         }
     else:
         idf = {stem: math.log(1 + n / count) for stem, count in df.items()}

@@ -148,8 +148,12 @@ async def answer_question(update: Update, context: BotContext, question: str, ch
     answer.passages = answer.passages[:MORE_STEP]
     chat_type = message.chat.type if message else None
     question_id = await asyncio.to_thread(
-        data.questions.record, answer, channel="telegram", latency_ms=latency_ms,
-        user_id=user.id if user else None, chat_type=chat_type,
+        data.questions.record,
+        answer,
+        channel="telegram",
+        latency_ms=latency_ms,
+        user_id=user.id if user else None,
+        chat_type=chat_type,
     )
     markup = None
     if answer.answered:
@@ -157,8 +161,13 @@ async def answer_question(update: Update, context: BotContext, question: str, ch
     elif user is not None and can_escalate(data.settings):
         markup = ask_agency_keyboard(question_id, answer.language)
     in_group = message is not None and message.chat.type != ChatType.PRIVATE
-    await send_html(context, chat_id, formatting.pack(formatting.answer_blocks(answer)), markup,
-                    reply_to=message.message_id if in_group else None)
+    await send_html(
+        context,
+        chat_id,
+        formatting.pack(formatting.answer_blocks(answer)),
+        markup,
+        reply_to=message.message_id if in_group else None,
+    )
 
 
 def answer_keyboard(

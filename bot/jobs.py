@@ -34,7 +34,7 @@ def digest_text(
     questions: QuestionLog, lang: str, now: dt.datetime | None = None, pending: Sequence[Escalation] = ()
 ) -> str:
     """The daily digest for staff: the last 24 hours in a few lines, and the questions waiting for them."""
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     since = (now - dt.timedelta(hours=24)).replace(microsecond=0).isoformat()
     stats = questions.stats(since)
     lines = [text("digest_title", lang, n=stats.questions, noun=plural(stats.questions, "question", lang))]

@@ -68,8 +68,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Your question is too long ({length} characters). Please keep it under {limit} characters.",
         "ru": "Вопрос слишком длинный ({length} символов). Пожалуйста, уложитесь в {limit} символов.",
     },
-    "empty_ask": {"en": "Write the question after /ask, e.g. /ask How many industrial parks are there?",
-                  "ru": "Напишите вопрос после /ask, например: /ask Сколько индустриальных парков?"},
+    "empty_ask": {
+        "en": "Write the question after /ask, e.g. /ask How many industrial parks are there?",
+        "ru": "Напишите вопрос после /ask, например: /ask Сколько индустриальных парков?",
+    },
     "unsupported": {
         "en": "I can only read text. Send your question as a text message.",
         "ru": "Я понимаю только текст. Пришлите вопрос текстовым сообщением.",

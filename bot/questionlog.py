@@ -100,8 +100,19 @@ class QuestionStats:
     most_cited: list[dict]  # id, title, date, citations
 
 
-_LOGGED_COLUMNS = ("asked_at", "channel", "user_hash", "chat_type", "language", "question", "answered",
-                   "answer", "top_score", "doc_ids", "latency_ms")
+_LOGGED_COLUMNS = (
+    "asked_at",
+    "channel",
+    "user_hash",
+    "chat_type",
+    "language",
+    "question",
+    "answered",
+    "answer",
+    "top_score",
+    "doc_ids",
+    "latency_ms",
+)
 
 
 class QuestionLog:
@@ -187,7 +198,7 @@ class QuestionLog:
         """Delete entries older than the retention period (none when retention is not set)."""
         if not self.retention_days:
             return 0
-        now = now or dt.datetime.now(dt.timezone.utc)
+        now = now or dt.datetime.now(dt.UTC)
         return self.purge_before((now - dt.timedelta(days=self.retention_days)).replace(microsecond=0).isoformat())
 
     def purge_before(self, before: str) -> int:
@@ -244,7 +255,7 @@ class QuestionLog:
             db.query(
                 f"""SELECT d.id, d.title, d.date, COUNT(*) AS citations
                     FROM questions q, json_each(q.doc_ids) j JOIN documents d ON d.id = j.value
-                    {cond.replace('asked_at', 'q.asked_at')} GROUP BY d.id ORDER BY citations DESC, d.id LIMIT 10""",
+                    {cond.replace("asked_at", "q.asked_at")} GROUP BY d.id ORDER BY citations DESC, d.id LIMIT 10""",
                 params,
             )
         )
@@ -288,4 +299,4 @@ class QuestionLog:
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()

@@ -29,7 +29,7 @@ def parse_since(value: str | None, now: dt.datetime | None = None) -> str | None
     """'7d', '24h', '2w' or a date '2026-11-01' -> an ISO UTC timestamp to compare with asked_at."""
     if value is None or not value.strip():
         return None
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     spec = value.strip().lower()
     match = re.fullmatch(r"(\d+)\s*([hdw])", spec)
     if match:
@@ -42,13 +42,25 @@ def parse_since(value: str | None, now: dt.datetime | None = None) -> str | None
         raise SinceError(
             f"--since {value!r} is not understood: use a duration like 7d, 24h, 2w or a date like 2026-11-01"
         ) from None
-    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc).isoformat()
+    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).isoformat()
 
 
 # --- output --------------------------------------------------------------------------------------
 
-COLUMNS = ("id", "asked_at", "channel", "chat_type", "language", "answered", "top_score", "latency_ms",
-           "feedback", "question", "answer", "doc_ids")
+COLUMNS = (
+    "id",
+    "asked_at",
+    "channel",
+    "chat_type",
+    "language",
+    "answered",
+    "top_score",
+    "latency_ms",
+    "feedback",
+    "question",
+    "answer",
+    "doc_ids",
+)
 
 
 def format_questions(rows: Sequence[dict], fmt: str) -> str:

@@ -149,7 +149,7 @@ class Settings:
     escalation_days: int = 14  # how long a question waits for staff (and its chat id is kept)
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, **overrides) -> "Settings":
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides) -> Settings:
         """Environment first, then explicit overrides (CLI options) that are not None."""
         env = os.environ if env is None else env
         values: dict = {}
@@ -302,7 +302,7 @@ class Settings:
         """Where an investor's question for the agency goes: the staff group, else every admin privately."""
         return [self.staff_chat] if self.staff_chat is not None else sorted(self.admins)
 
-    def with_(self, **changes) -> "Settings":
+    def with_(self, **changes) -> Settings:
         return replace(self, **changes)
 
     def engine_config(self) -> EngineConfig:

@@ -105,8 +105,13 @@ async def document(update: Update, context: BotContext) -> None:
         await reply(update, text("ingest_failed", lang, name=name, reason=reason))
         return
     report = text(
-        "ingested", lang, verb=text(result.status, lang), id=result.doc_id, title=result.title,
-        date=result.date or text("no_date", lang), chunks=result.chunks,
+        "ingested",
+        lang,
+        verb=text(result.status, lang),
+        id=result.doc_id,
+        title=result.title,
+        date=result.date or text("no_date", lang),
+        chunks=result.chunks,
     )
     if not pending:
         await reply(update, report)
@@ -124,7 +129,8 @@ async def document(update: Update, context: BotContext) -> None:
         return
     await reply(update, report + "\n\n" + text("embedding_later", lang, n=pending))
     context.application.create_task(
-        _report_embedded(context, message.chat_id, lang, result, job, started), update,
+        _report_embedded(context, message.chat_id, lang, result, job, started),
+        update,
         name=f"embed-report-{result.doc_id}",
     )
 
@@ -173,8 +179,15 @@ async def docs_command(update: Update, context: BotContext) -> None:
         await reply(update, text("no_sources", lang))
         return
     lines = [
-        text("docs_line", lang, id=d["id"], title=d["title"], date=d["date"] or "—", chunks=d["chunks"],
-             source=d["source"].removeprefix("upload:"))
+        text(
+            "docs_line",
+            lang,
+            id=d["id"],
+            title=d["title"],
+            date=d["date"] or "—",
+            chunks=d["chunks"],
+            source=d["source"].removeprefix("upload:"),
+        )
         for d in docs
     ]
     await send_html(context, update.effective_chat.id, formatting.pack([formatting.Block("", line) for line in lines]))
@@ -219,7 +232,7 @@ async def stats_command(update: Update, context: BotContext) -> None:
 
 def stats_text(questions: QuestionLog, lang: str, now: dt.datetime | None = None) -> str:
     """The /stats report: the last 7 days' figures and gaps (regrouped and stored, as the review pages show)."""
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     since = (now - dt.timedelta(days=7)).replace(microsecond=0).isoformat()
     topics = questions.refresh_gaps(since)
     return format_stats(questions.stats(since), topics[:REPORT_TOPICS], text("last_7_days", lang), lang)

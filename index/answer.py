@@ -12,6 +12,7 @@ windows); the credits and blend weights are `scoring.Weights`, so tuning happens
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -119,11 +120,11 @@ class QuestionProfile:
     @classmethod
     def build(
         cls, question: str, weights: Mapping[str, float], alternatives: Mapping[str, frozenset[str]] | None = None
-    ) -> "QuestionProfile":
+    ) -> QuestionProfile:
         content = [w for w in words(question) if w not in STOPWORDS]
         stems = [stem_word(w) for w in content]
         forms: dict[str, set[str]] = {}
-        for word, stem in zip(content, stems):
+        for word, stem in zip(content, stems, strict=False):
             forms.setdefault(stem, set()).add(word)
         alternatives = dict(alternatives or {})
         return cls(
@@ -131,10 +132,13 @@ class QuestionProfile:
             weights=dict(weights),
             alternatives={c: alternatives.get(c, frozenset({c})) for c in weights},
             forms=forms,
-            bigrams=list(dict.fromkeys(zip(stems, stems[1:]))),
-            wants="count" if _COUNT_QUESTION_RE.search(question) else "date" if _DATE_QUESTION_RE.search(question) else None,
+            bigrams=list(dict.fromkeys(itertools.pairwise(stems))),
+            wants="count"
+            if _COUNT_QUESTION_RE.search(question)
+            else "date"
+            if _DATE_QUESTION_RE.search(question)
+            else None,
         )
-
 
 
 def coverage(profile: QuestionProfile, text_terms: set[str]) -> float:
@@ -160,7 +164,7 @@ class SentenceTerms:
     numbers: frozenset[str]  # "count" if it holds a quantity (not a year), "date" if a year
 
     @classmethod
-    def of(cls, text: str, order: int) -> "SentenceTerms":
+    def of(cls, text: str, order: int) -> SentenceTerms:
         content = [w for w in words(text) if w not in STOPWORDS]
         stems = [stem_word(w) for w in content]
         kinds: frozenset[str] = frozenset()
@@ -171,7 +175,7 @@ class SentenceTerms:
             if _QUANTITY_RE.search(_YEAR_RE.sub("", text)):
                 found.add("count")
             kinds = frozenset(found)
-        return cls(text, order, frozenset(content), frozenset(stems), frozenset(zip(stems, stems[1:])), kinds)
+        return cls(text, order, frozenset(content), frozenset(stems), frozenset(itertools.pairwise(stems)), kinds)
 
 
 def sentence_hits(
@@ -248,7 +252,7 @@ class PassageTerms:
     stems: frozenset[str]  # every stem of the passage and its title
 
     @classmethod
-    def of(cls, text: str, title: str = "") -> "PassageTerms":
+    def of(cls, text: str, title: str = "") -> PassageTerms:
         sentences = tuple(SentenceTerms.of(t, i) for i, t in enumerate(passage_sentences(text)))
         stems = set(terms(title))
         for s in sentences:
@@ -284,7 +288,10 @@ def analyse_passage(
             own = window_coverage(profile, hits[lo:hi], weights) if hi - lo > 1 else core_own[i]
             # Neighbours count half: the answer must stand mainly in its core sentence.
             score = (
-                core_own[i] + weights.neighbour_credit * (own - core_own[i]) - weights.window_cost * (hi - lo - 1) + bonus
+                core_own[i]
+                + weights.neighbour_credit * (own - core_own[i])
+                - weights.window_cost * (hi - lo - 1)
+                + bonus
             )
             if best is None or score > best.score + 1e-9:
                 best = Window(window, own, score)
@@ -319,7 +326,10 @@ def short_windows(
 
 
 def window_by_meaning(
-    profile: QuestionProfile, passage: PassageTerms, sentence_vectors: np.ndarray, query_vector: np.ndarray,
+    profile: QuestionProfile,
+    passage: PassageTerms,
+    sentence_vectors: np.ndarray,
+    query_vector: np.ndarray,
     weights: Weights = DEFAULT_WEIGHTS,
 ) -> Window | None:
     """The answer window chosen by meaning and words together (scoring.window_blend); None when the stored

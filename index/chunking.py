@@ -90,7 +90,11 @@ def _chunk_texts(text: str, *, min_words: int, max_words: int, overlap: int) -> 
         fresh = current[carried:]
         tail_words = sum(word_count(sentences[j][0]) for j in fresh)
         merged = groups[-1] + fresh if groups else None
-        if merged and tail_words < min_words // 2 and sum(word_count(sentences[j][0]) for j in merged) <= max_words * 1.2:
+        if (
+            merged
+            and tail_words < min_words // 2
+            and sum(word_count(sentences[j][0]) for j in merged) <= max_words * 1.2
+        ):
             groups[-1] = merged
         else:
             groups.append(current)

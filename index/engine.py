@@ -82,7 +82,11 @@ class EngineConfig:
 
 class Engine:
     def __init__(
-        self, store: Store, config: EngineConfig, embedder: Embedder | None = None, model_status: str = "",
+        self,
+        store: Store,
+        config: EngineConfig,
+        embedder: Embedder | None = None,
+        model_status: str = "",
         model_problem: ModelUnavailable | None = None,
     ):
         self.store = store
@@ -140,8 +144,15 @@ class Engine:
         return report
 
     def add_text(
-        self, source: str, text: str, *, title: str | None = None, date: str | None = None,
-        language: str | None = None, index_title: bool = True, embed: bool = True,
+        self,
+        source: str,
+        text: str,
+        *,
+        title: str | None = None,
+        date: str | None = None,
+        language: str | None = None,
+        index_title: bool = True,
+        embed: bool = True,
     ) -> IngestResult:
         """Store an in-memory text as a document (evaluation, benchmarks, generated content).
 
@@ -214,7 +225,9 @@ class Engine:
 
     def _ingester(self) -> Ingester:
         return Ingester(
-            self.store, max_file_bytes=self.config.max_file_bytes, file_timeout=self.config.file_timeout,
+            self.store,
+            max_file_bytes=self.config.max_file_bytes,
+            file_timeout=self.config.file_timeout,
             on_change=self.vectors.apply,
         )
 

@@ -39,4 +39,3 @@ def translations(stem: str) -> frozenset[str]:
 def alternatives(stems: list[str]) -> dict[str, frozenset[str]]:
     """Each question stem with itself and its translations."""
     return {s: frozenset({s}) | translations(s) for s in stems}
-

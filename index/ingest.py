@@ -253,7 +253,12 @@ class Ingester:
         twin = self.store.document_by_hash(digest)
         if twin and not existing:
             return IngestResult(
-                path, IngestStatus.DUPLICATE, twin["id"], twin["title"], twin["date"], twin["chunks"],
+                path,
+                IngestStatus.DUPLICATE,
+                twin["id"],
+                twin["title"],
+                twin["date"],
+                twin["chunks"],
                 reason=f"same content as document {twin['id']} ({twin['source']})",
             )
         return None
@@ -270,8 +275,14 @@ class Ingester:
         return self.commit(record, item.path)
 
     def add_text(
-        self, source: str, text: str, *, title: str | None = None, date: str | None = None,
-        language: str | None = None, index_title: bool = True,
+        self,
+        source: str,
+        text: str,
+        *,
+        title: str | None = None,
+        date: str | None = None,
+        language: str | None = None,
+        index_title: bool = True,
     ) -> IngestResult:
         """Store an in-memory text as a document (evaluation, benchmarks, generated content).
 
@@ -297,8 +308,15 @@ class Ingester:
 
 
 def prepare_record(
-    source: str, digest: str, size: int, fmt: str, pages: list[tuple[int | None, str]], meta: dict,
-    line_keys: set[str], *, index_title: bool = True,
+    source: str,
+    digest: str,
+    size: int,
+    fmt: str,
+    pages: list[tuple[int | None, str]],
+    meta: dict,
+    line_keys: set[str],
+    *,
+    index_title: bool = True,
 ) -> DocumentRecord:
     """Everything up to the database write: pure work that may be given up on a time limit."""
     pages = [(n, t) for n, t in pages if t.strip()]

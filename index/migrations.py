@@ -82,4 +82,4 @@ def run_script(db: sqlite_utils.Database, script: str) -> None:
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()

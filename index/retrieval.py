@@ -134,12 +134,10 @@ class Retriever:
         if lacking:  # lexical hits the dense top did not reach: their cosine from the stored vectors
             got, matrix = self.store.vectors_of(lacking, model)
             if matrix is not None:
-                cosine.update(zip(got.tolist(), (matrix @ query_vector).tolist()))
+                cosine.update(zip(got.tolist(), (matrix @ query_vector).tolist(), strict=False))
         sentences = self.store.sentence_vectors_of(ids, model, self.embedder.dim)
         passage = np.array([cosine.get(cid, math.nan) for cid in ids], dtype=np.float64)
-        best = np.array(
-            [float((sentences[cid] @ query_vector).max()) if cid in sentences else math.nan for cid in ids]
-        )
+        best = np.array([float((sentences[cid] @ query_vector).max()) if cid in sentences else math.nan for cid in ids])
         dense = scoring.dense_score(passage, best, self.weights)
         bm25_of = dict(lexical)
         bm25 = np.array([bm25_of.get(cid, math.nan) for cid in ids], dtype=np.float64)
@@ -203,7 +201,7 @@ class Retriever:
         final = scoring.hybrid_rerank(lexical_score, np.arange(len(kept)), dense[kept], self.weights)
         ranked = [
             Candidate(ids[i], chunks[ids[i]], analysis, float(dense[i]), float(score))
-            for i, analysis, score in zip(kept, analyses, final)
+            for i, analysis, score in zip(kept, analyses, final, strict=False)
         ]
         ranked.sort(key=lambda c: -c.score)
         query = context["query_vector"]
@@ -240,8 +238,14 @@ class Retriever:
             return answering.Answer(question, language, False, "", [], confidence, self.mode), order
         passages = [
             answering.Passage(
-                doc_id=c.chunk["doc_id"], title=c.chunk["title"], date=c.chunk["date"], source=c.chunk["source"],
-                url=c.chunk["url"], page=c.chunk["page"], text=c.chunk["text"], score=round(c.score, 4),
+                doc_id=c.chunk["doc_id"],
+                title=c.chunk["title"],
+                date=c.chunk["date"],
+                source=c.chunk["source"],
+                url=c.chunk["url"],
+                page=c.chunk["page"],
+                text=c.chunk["text"],
+                score=round(c.score, 4),
                 chunk_id=c.chunk_id,
             )
             for c in chosen
@@ -269,10 +273,16 @@ class Retriever:
         best = candidate.analysis.best
         cross = (candidate.chunk.get("language") or language) != language
         features = scoring.decision_features(
-            dense_top=candidate.dense, passage_cos_median=ranking.median_cosine, fused_top=candidate.score,
-            fused_second_document=second, cover_top=candidate.analysis.cover,
-            best_window_own=best.own if best else 0.0, window_own=window.own, question=question,
-            document_text=f"{candidate.chunk['title']}\n{candidate.chunk['text']}", cross=cross,
+            dense_top=candidate.dense,
+            passage_cos_median=ranking.median_cosine,
+            fused_top=candidate.score,
+            fused_second_document=second,
+            cover_top=candidate.analysis.cover,
+            best_window_own=best.own if best else 0.0,
+            window_own=window.own,
+            question=question,
+            document_text=f"{candidate.chunk['title']}\n{candidate.chunk['text']}",
+            cross=cross,
         )
         return scoring.dense_decision_score(features, cross, thresholds), window
 

@@ -98,12 +98,28 @@ class DenseDecision:
 # direction of XQuAD half A): shift 0.00 for both rules, so the research biases stand. Holding XQuAD traps
 # to <= 20% on half A as well would move the cross-language bar by +0.15; the seed dev set argued against it.
 SAME_LANGUAGE_DECISION = DenseDecision(
-    dense_top=22.782, dense_gap=19.851, fused_margin=0.127, lex_conf_top=2.014, window_own=1.029,
-    miss_doc=-1.534, miss_name=-3.113, miss_number=-2.233, miss_unit=0.906, bias=-21.429,
+    dense_top=22.782,
+    dense_gap=19.851,
+    fused_margin=0.127,
+    lex_conf_top=2.014,
+    window_own=1.029,
+    miss_doc=-1.534,
+    miss_name=-3.113,
+    miss_number=-2.233,
+    miss_unit=0.906,
+    bias=-21.429,
 )
 CROSS_LANGUAGE_DECISION = DenseDecision(
-    dense_top=22.193, dense_gap=33.538, fused_margin=0.119, lex_conf_top=1.982, window_own=-0.946,
-    miss_doc=-0.734, miss_name=-1.033, miss_number=-1.319, miss_unit=-0.171, bias=-20.632,
+    dense_top=22.193,
+    dense_gap=33.538,
+    fused_margin=0.119,
+    lex_conf_top=1.982,
+    window_own=-0.946,
+    miss_doc=-0.734,
+    miss_name=-1.033,
+    miss_number=-1.319,
+    miss_unit=-0.171,
+    bias=-20.632,
 )
 
 
@@ -214,8 +230,9 @@ def first_stage(bm25: np.ndarray, dense: np.ndarray, weights: Weights = DEFAULT_
     return (1 - w) * zscore(bm25) + w * zscore(dense)
 
 
-def hybrid_rerank(lexical: np.ndarray, first_rank: np.ndarray, dense: np.ndarray, weights: Weights = DEFAULT_WEIGHTS
-                  ) -> np.ndarray:
+def hybrid_rerank(
+    lexical: np.ndarray, first_rank: np.ndarray, dense: np.ndarray, weights: Weights = DEFAULT_WEIGHTS
+) -> np.ndarray:
     """Stage 2 over stage 1's best: the lexical re-rank score (coverage + window_weight x best window), a
     rank prior from stage 1, and dense_rerank_weight x the dense score z-scored over these candidates."""
     lexical = np.nan_to_num(np.asarray(lexical, dtype=np.float64), nan=0.0)
@@ -234,8 +251,17 @@ def window_blend(
 
 
 def decision_features(
-    *, dense_top: float, passage_cos_median: float, fused_top: float, fused_second_document: float,
-    cover_top: float, best_window_own: float, window_own: float, question: str, document_text: str, cross: bool,
+    *,
+    dense_top: float,
+    passage_cos_median: float,
+    fused_top: float,
+    fused_second_document: float,
+    cover_top: float,
+    best_window_own: float,
+    window_own: float,
+    question: str,
+    document_text: str,
+    cross: bool,
 ) -> dict[str, float]:
     """The answer decision's inputs for a passage (see DenseDecision).
 

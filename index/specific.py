@@ -16,12 +16,43 @@ import unicodedata
 from dataclasses import dataclass
 from enum import Enum
 
-_TRANSLIT = str.maketrans({
-    "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ё": "e", "ж": "zh", "з": "z", "и": "i",
-    "й": "i", "к": "k", "л": "l", "м": "m", "н": "n", "о": "o", "п": "p", "р": "r", "с": "s", "т": "t",
-    "у": "u", "ф": "f", "х": "h", "ц": "ts", "ч": "ch", "ш": "sh", "щ": "sch", "ъ": "", "ы": "y", "ь": "",
-    "э": "e", "ю": "yu", "я": "ya",
-})
+_TRANSLIT = str.maketrans(
+    {
+        "а": "a",
+        "б": "b",
+        "в": "v",
+        "г": "g",
+        "д": "d",
+        "е": "e",
+        "ё": "e",
+        "ж": "zh",
+        "з": "z",
+        "и": "i",
+        "й": "i",
+        "к": "k",
+        "л": "l",
+        "м": "m",
+        "н": "n",
+        "о": "o",
+        "п": "p",
+        "р": "r",
+        "с": "s",
+        "т": "t",
+        "у": "u",
+        "ф": "f",
+        "х": "h",
+        "ц": "ts",
+        "ч": "ch",
+        "ш": "sh",
+        "щ": "sch",
+        "ъ": "",
+        "ы": "y",
+        "ь": "",
+        "э": "e",
+        "ю": "yu",
+        "я": "ya",
+    }
+)
 _WORD_RE = re.compile(r"[^\W_]+")
 _CYRILLIC = re.compile(r"[а-яё]", re.IGNORECASE)
 _NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)?")
@@ -49,8 +80,22 @@ def units_in(text: str) -> set[str]:
     return {name for name, pattern in _UNIT_RES.items() if pattern.search(text)}
 
 
-_PHONETIC = (("dzh", "j"), ("sch", "s"), ("sh", "s"), ("ch", "s"), ("zh", "s"), ("ts", "s"), ("ph", "f"), ("th", "t"),
-             ("ck", "k"), ("c", "k"), ("q", "k"), ("x", "ks"), ("z", "s"), ("h", ""))
+_PHONETIC = (
+    ("dzh", "j"),
+    ("sch", "s"),
+    ("sh", "s"),
+    ("ch", "s"),
+    ("zh", "s"),
+    ("ts", "s"),
+    ("ph", "f"),
+    ("th", "t"),
+    ("ck", "k"),
+    ("c", "k"),
+    ("q", "k"),
+    ("x", "ks"),
+    ("z", "s"),
+    ("h", ""),
+)
 _SILENT_W = re.compile(r"w(?=[^aeiouy]|$)")
 
 
@@ -112,7 +157,7 @@ def specific_terms(question: str, group_names: bool = False) -> list[SpecificTer
         if word[0].isdigit():
             found.append(SpecificTerm(word, TermKind.NUMBER))
         elif word[0].isupper() and i > 0 and len(word) > 1:
-            adjacent = previous_name == i - 1 and question[tokens[i - 1].end():m.start()].strip() == ""
+            adjacent = previous_name == i - 1 and question[tokens[i - 1].end() : m.start()].strip() == ""
             if group_names and adjacent:
                 found[-1] = SpecificTerm(f"{found[-1].text} {word}", TermKind.NAME)
             else:
@@ -136,8 +181,9 @@ def term_present(term: SpecificTerm, text: str, keys: set[str] | None = None) ->
     """Whether the text holds the term: numbers exactly, names by their transliterated skeleton's first
     letters (so a Russian question finds "Denver" in an English paragraph), units by their class."""
     if term.kind is TermKind.NUMBER:
-        return term.text in set(_NUMBER_RE.findall(text.replace("\u00a0", "").replace(" ", "")) +
-                                _NUMBER_RE.findall(text))
+        return term.text in set(
+            _NUMBER_RE.findall(text.replace("\u00a0", "").replace(" ", "")) + _NUMBER_RE.findall(text)
+        )
     if term.kind is TermKind.UNIT:
         return term.text in units_in(text)
     keys = keys if keys is not None else _name_keys(text)

@@ -14,125 +14,16 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import sqlite_utils
 
-from index.migrations import MigrationSet, run_script
+from .migrations import MigrationSet
+from .schema import MIGRATIONS
+from .web_documents import WebDocuments
 
 DB_FILENAME = "investbot.db"
-
-
-MIGRATIONS = MigrationSet("documents")
-
-
-@MIGRATIONS("documents")
-def _documents_schema(db: sqlite_utils.Database) -> None:
-    """Documents, chunks, vectors, the FTS5 index, boilerplate line keys and meta.
-
-    IF NOT EXISTS everywhere: a database made before migration sets already holds these tables
-    (recorded as number 1 in the old `migrations` table) and must keep its content.
-    """
-    run_script(
-        db,
-        """
-        CREATE TABLE IF NOT EXISTS documents (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            source TEXT NOT NULL UNIQUE,
-            content_hash TEXT NOT NULL,
-            title TEXT NOT NULL,
-            date TEXT,
-            language TEXT NOT NULL,
-            region TEXT,
-            url TEXT,
-            format TEXT NOT NULL,
-            pages INTEGER,
-            chunks INTEGER NOT NULL,
-            size_bytes INTEGER NOT NULL,
-            ingested_at TEXT NOT NULL
-        );
-        CREATE INDEX IF NOT EXISTS documents_content_hash ON documents(content_hash);
-        CREATE TABLE IF NOT EXISTS chunks (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            doc_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
-            position INTEGER NOT NULL,
-            page INTEGER,
-            text TEXT NOT NULL,
-            embed_text TEXT NOT NULL,
-            UNIQUE (doc_id, position)
-        );
-        CREATE TABLE IF NOT EXISTS vectors (
-            chunk_id INTEGER PRIMARY KEY REFERENCES chunks(id) ON DELETE CASCADE,
-            model TEXT NOT NULL,
-            dim INTEGER NOT NULL,
-            vector BLOB NOT NULL
-        );
-        CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
-            body, title, tokenize = 'unicode61 remove_diacritics 0'
-        );
-        CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts_vocab USING fts5vocab(chunks_fts, 'row');
-        CREATE TABLE IF NOT EXISTS doc_lines (
-            doc_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
-            key TEXT NOT NULL,
-            PRIMARY KEY (doc_id, key)
-        );
-        CREATE INDEX IF NOT EXISTS doc_lines_key ON doc_lines(key);
-        CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)
-        """,
-    )
-
-
-@MIGRATIONS("drop global migrations table")
-def _drop_global_migrations(db: sqlite_utils.Database) -> None:
-    """The single numbered sequence of v0.1 is superseded by the per-owner sets in `_migrations`."""
-    db.execute("DROP TABLE IF EXISTS migrations")
-
-
-@MIGRATIONS("web documents")
-def _web_documents(db: sqlite_utils.Database) -> None:
-    """A web page's validators and when it was fetched (refresh sends them back as a conditional request), and
-    the sitemaps and feeds being followed with the pages taken from each, so that refresh adds only entries it
-    has not seen (a page staff removed does not come back)."""
-    columns = {row[1] for row in db.execute("PRAGMA table_info(documents)").fetchall()}
-    for column in ("etag", "last_modified", "fetched_at"):
-        if column not in columns:
-            db.execute(f"ALTER TABLE documents ADD COLUMN {column} TEXT")
-    run_script(
-        db,
-        """
-        CREATE TABLE IF NOT EXISTS web_listings (
-            address TEXT PRIMARY KEY,
-            url TEXT NOT NULL,
-            kind TEXT NOT NULL,
-            added_at TEXT NOT NULL,
-            fetched_at TEXT NOT NULL
-        );
-        CREATE TABLE IF NOT EXISTS web_listing_pages (
-            listing TEXT NOT NULL REFERENCES web_listings(address) ON DELETE CASCADE,
-            address TEXT NOT NULL,
-            PRIMARY KEY (listing, address)
-        )
-        """,
-    )
-
-
-@MIGRATIONS("sentence vectors")
-def _sentence_vectors(db: sqlite_utils.Database) -> None:
-    """A vector per sentence of a chunk (text.split_sentences of its text, by position), from the model of
-    the chunk's own vector: retrieval scores a passage by its best sentence and the answer window is chosen
-    by meaning from them (issue 10). Removed with their chunk (ON DELETE CASCADE, and explicitly)."""
-    run_script(
-        db,
-        """
-        CREATE TABLE IF NOT EXISTS sentence_vectors (
-            chunk_id INTEGER NOT NULL REFERENCES chunks(id) ON DELETE CASCADE,
-            position INTEGER NOT NULL,
-            model TEXT NOT NULL,
-            vector BLOB NOT NULL,
-            PRIMARY KEY (chunk_id, model, position)
-        )
-        """,
-    )
 
 
 @dataclass
@@ -163,7 +54,7 @@ class DocumentRecord:
     fetched_at: str | None = None
 
 
-class Store:
+class Store(WebDocuments):
     """Access to the database. One connection per thread (the bot answers from worker threads)."""
 
     def __init__(self, path: Path):
@@ -318,7 +209,7 @@ class Store:
                 ).lastrowid
             new_ids: list[int] = []
             for position, (text, page, embed_text, body) in enumerate(
-                zip(record.chunk_texts, record.chunk_pages, record.embed_texts, record.fts_bodies)
+                zip(record.chunk_texts, record.chunk_pages, record.embed_texts, record.fts_bodies, strict=False)
             ):
                 cur = db.execute(
                     "INSERT INTO chunks (doc_id, position, page, text, embed_text) VALUES (?, ?, ?, ?, ?)",
@@ -366,67 +257,6 @@ class Store:
             self._bump_generation()
         return removed
 
-    # --- web documents and listings ------------------------------------------------------------
-
-    def web_documents(self, fetched_before: str | None = None) -> list[dict]:
-        """Documents ingested from an http(s) address, least recently fetched first; with `fetched_before` (an ISO
-        UTC time) only those fetched earlier (or never recorded)."""
-        sql = "SELECT * FROM documents WHERE (source LIKE 'http://%' OR source LIKE 'https://%')"
-        params: list = []
-        if fetched_before is not None:
-            sql += " AND (fetched_at IS NULL OR fetched_at < ?)"
-            params.append(fetched_before)
-        return list(self.db.query(sql + " ORDER BY fetched_at IS NOT NULL, fetched_at, id", params))
-
-    def mark_fetched(
-        self, doc_id: int, *, fetched_at: str, etag: str | None, last_modified: str | None, url: str | None
-    ) -> None:
-        """A web document found unchanged: new validators and fetch time; its text, chunks and vectors stay."""
-        with self._transaction():
-            self.db.execute(
-                "UPDATE documents SET fetched_at = ?, etag = ?, last_modified = ?, url = COALESCE(?, url) WHERE id = ?",
-                [fetched_at, etag, last_modified, url, doc_id],
-            )
-
-    def listings(self, fetched_before: str | None = None) -> list[dict]:
-        """The sitemaps and feeds followed, least recently read first (see web_documents for `fetched_before`)."""
-        sql, params = "SELECT * FROM web_listings", []
-        if fetched_before is not None:
-            sql, params = sql + " WHERE fetched_at < ?", [fetched_before]
-        return list(self.db.query(sql + " ORDER BY fetched_at, address", params))
-
-    def listing(self, address: str) -> dict | None:
-        rows = list(self.db.query("SELECT * FROM web_listings WHERE address = ?", [address]))
-        return rows[0] if rows else None
-
-    def save_listing(self, address: str, *, url: str, kind: str, fetched_at: str) -> None:
-        """Follow a sitemap or feed (address as given), or record that it was read again."""
-        with self._transaction():
-            self.db.execute(
-                "INSERT INTO web_listings (address, url, kind, added_at, fetched_at) VALUES (?, ?, ?, ?, ?) "
-                "ON CONFLICT(address) DO UPDATE SET url = excluded.url, kind = excluded.kind, "
-                "fetched_at = excluded.fetched_at",
-                [address, url, kind, fetched_at, fetched_at],
-            )
-
-    def remove_listing(self, address: str) -> bool:
-        """Stop following a listing; the pages ingested from it stay. False when it was not followed."""
-        with self._transaction():
-            self.db.execute("DELETE FROM web_listing_pages WHERE listing = ?", [address])
-            return self.db.execute("DELETE FROM web_listings WHERE address = ?", [address]).rowcount > 0
-
-    def listing_pages(self, address: str) -> set[str]:
-        """The page addresses already taken from a listing (ingested, or found to be stored already)."""
-        rows = self.db.execute("SELECT address FROM web_listing_pages WHERE listing = ?", [address]).fetchall()
-        return {row[0] for row in rows}
-
-    def add_listing_pages(self, address: str, pages: Iterable[str]) -> None:
-        with self._transaction():
-            self.db.conn.executemany(
-                "INSERT OR IGNORE INTO web_listing_pages (listing, address) VALUES (?, ?)",
-                [(address, page) for page in pages],
-            )
-
     def _vectors_by_embed_text(self, doc_id: int) -> dict[str, tuple]:
         rows = self.db.execute(
             "SELECT c.embed_text, v.model, v.dim, v.vector FROM chunks c JOIN vectors v ON v.chunk_id = c.id "
@@ -460,9 +290,7 @@ class Store:
 
     def repeated_line_keys(self, min_docs: int) -> set[str]:
         """Short lines that appear in at least `min_docs` stored documents (site boilerplate)."""
-        rows = self.db.execute(
-            "SELECT key FROM doc_lines GROUP BY key HAVING COUNT(*) >= ?", [min_docs]
-        ).fetchall()
+        rows = self.db.execute("SELECT key FROM doc_lines GROUP BY key HAVING COUNT(*) >= ?", [min_docs]).fetchall()
         return {row[0] for row in rows}
 
     def line_key_counts(self) -> dict[str, int]:
@@ -497,8 +325,7 @@ class Store:
             return []
         expression = " OR ".join('"' + t.replace('"', '""') + '"' for t in unique)
         rows = self.db.execute(
-            "SELECT rowid, bm25(chunks_fts, 1.0, 0.3) AS s FROM chunks_fts "
-            "WHERE chunks_fts MATCH ? ORDER BY s LIMIT ?",
+            "SELECT rowid, bm25(chunks_fts, 1.0, 0.3) AS s FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY s LIMIT ?",
             [expression, limit],
         ).fetchall()
         return [(rowid, -score) for rowid, score in rows]
@@ -508,9 +335,7 @@ class Store:
         if not unique:
             return {}
         marks = ",".join("?" * len(unique))
-        rows = self.db.execute(
-            f"SELECT term, doc FROM chunks_fts_vocab WHERE term IN ({marks})", unique
-        ).fetchall()
+        rows = self.db.execute(f"SELECT term, doc FROM chunks_fts_vocab WHERE term IN ({marks})", unique).fetchall()
         return {term: doc for term, doc in rows}
 
     # --- vectors ---------------------------------------------------------------------------------
@@ -520,11 +345,14 @@ class Store:
         dim = int(vectors.shape[1])
         self.db.conn.executemany(
             "INSERT OR REPLACE INTO vectors (chunk_id, model, dim, vector) VALUES (?, ?, ?, ?)",
-            [(cid, model, dim, vec.tobytes()) for cid, vec in zip(chunk_ids, vectors)],
+            [(cid, model, dim, vec.tobytes()) for cid, vec in zip(chunk_ids, vectors, strict=False)],
         )
 
     def put_vectors(
-        self, chunk_ids: Sequence[int], vectors: np.ndarray, model: str,
+        self,
+        chunk_ids: Sequence[int],
+        vectors: np.ndarray,
+        model: str,
         sentences: Sequence[np.ndarray] | None = None,
     ) -> None:
         """Store chunk vectors, and with `sentences` (one matrix per chunk, a row per sentence) their sentence
@@ -544,7 +372,7 @@ class Store:
             "INSERT INTO sentence_vectors (chunk_id, position, model, vector) VALUES (?, ?, ?, ?)",
             [
                 (cid, position, model, np.ascontiguousarray(vec, dtype=np.float32).tobytes())
-                for cid, matrix in zip(chunk_ids, sentences)
+                for cid, matrix in zip(chunk_ids, sentences, strict=False)
                 for position, vec in enumerate(matrix)
             ],
         )
@@ -561,8 +389,9 @@ class Store:
             ).fetchall()
             for cid, blob in rows:
                 out.setdefault(cid, []).append(blob)
-        return {cid: np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(blobs), dim)
-                for cid, blobs in out.items()}
+        return {
+            cid: np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(blobs), dim) for cid, blobs in out.items()
+        }
 
     def sentence_vector_count(self, model: str) -> int:
         return self.db.execute("SELECT COUNT(*) FROM sentence_vectors WHERE model = ?", [model]).fetchone()[0]
@@ -633,8 +462,7 @@ class Store:
         last = -1
         while True:
             rows = self.db.execute(
-                "SELECT chunk_id, dim, vector FROM vectors WHERE model = ? AND chunk_id > ? "
-                "ORDER BY chunk_id LIMIT ?",
+                "SELECT chunk_id, dim, vector FROM vectors WHERE model = ? AND chunk_id > ? ORDER BY chunk_id LIMIT ?",
                 [model, last, batch_size],
             ).fetchall()
             if not rows:
@@ -664,7 +492,7 @@ class Store:
 
     # --- consistency -----------------------------------------------------------------------------
 
-    CHECKS = {
+    CHECKS: ClassVar[dict[str, str]] = {
         "chunks without a search entry": "SELECT id FROM chunks WHERE id NOT IN (SELECT rowid FROM chunks_fts)",
         "search entries without a chunk": "SELECT rowid FROM chunks_fts WHERE rowid NOT IN (SELECT id FROM chunks)",
         "vectors without a chunk": "SELECT chunk_id FROM vectors WHERE chunk_id NOT IN (SELECT id FROM chunks)",
@@ -762,4 +590,4 @@ def _batches(items: list, size: int) -> Iterator[list]:
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()

@@ -123,7 +123,7 @@ def _segments(block: str) -> list[str]:
             continue
         if segments:
             prev = segments[-1]
-            ends_sentence = prev[-1] in ".!?…:;\"»”"
+            ends_sentence = prev[-1] in '.!?…:;"»”'
             short_label = len(prev) < 60 and line[0].isupper()
             bullet = line[0] in "•-*·–—"
             if not (ends_sentence or short_label or bullet):

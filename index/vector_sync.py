@@ -64,6 +64,7 @@ class VectorSync:
         generation = self.store.generation
         index = self._index
         model = self.embedder.name
+
         def fresh(ix: VectorIndex | None) -> bool:
             return ix is not None and ix.generation == generation and ix.model == model
 

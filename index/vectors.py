@@ -59,7 +59,7 @@ class VectorIndex:
             faiss.extract_index_ivf(self.index).nprobe = nprobe
 
     @classmethod
-    def ivf(cls, dim: int, model: str, training: np.ndarray, nprobe: int = IVF_NPROBE) -> "VectorIndex":
+    def ivf(cls, dim: int, model: str, training: np.ndarray, nprobe: int = IVF_NPROBE) -> VectorIndex:
         """An empty IVF index trained on `training` (a sample of the vectors it will hold)."""
         nlist = max(1, min(int(np.sqrt(len(training))), len(training) // 39))
         quantizer = faiss.IndexFlatIP(dim)
@@ -103,10 +103,10 @@ class VectorIndex:
         if query.shape[1] != self.dim:
             raise ValueError(f"query dimension {query.shape[1]} does not match the index ({self.dim})")
         scores, ids = self.index.search(query, min(k, self.count))
-        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i != -1]
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=False) if i != -1]
 
     @classmethod
-    def build(cls, store, model: str, dim: int, kind: str | None = None) -> "VectorIndex":
+    def build(cls, store, model: str, dim: int, kind: str | None = None) -> VectorIndex:
         """The index of every vector the store holds for `model`; exact or IVF by their number."""
         kind = kind or choose_kind(store.vector_count(model))
         if kind == "flat":
@@ -153,7 +153,7 @@ class VectorIndex:
             return None
 
     @classmethod
-    def load(cls, path: Path) -> "VectorIndex | None":
+    def load(cls, path: Path) -> VectorIndex | None:
         """The saved index, or None when the file is missing or unreadable."""
         try:
             data = Path(path).read_bytes()

@@ -69,7 +69,9 @@ def test_question_answered_with_source(botapi, bot_app):
     assert "2014-04-08-forum-of-russian-regions-kaluga.md" in whole
     assert "/work" not in whole and "knowledge/" not in whole  # a file name, never a server path
     buttons = [b["callback_data"] for row in messages[-1]["reply_markup"]["inline_keyboard"] for b in row]
-    assert any(b.startswith("fb:") and b.endswith(":1") for b in buttons) and any(b.startswith("more:") for b in buttons)
+    assert any(b.startswith("fb:") and b.endswith(":1") for b in buttons) and any(
+        b.startswith("more:") for b in buttons
+    )
     assert botapi.calls_of("sendChatAction")[0]["action"] == "typing"
 
 
@@ -126,8 +128,12 @@ def test_more_sends_the_next_passages(botapi, bot_app):
     """This question has six relevant passages: 1-3 with the answer, 4-6 after More, then no more."""
 
     def more_button(message):
-        return next(b["callback_data"] for row in message["reply_markup"]["inline_keyboard"] for b in row
-                    if b["callback_data"].startswith("more:"))
+        return next(
+            b["callback_data"]
+            for row in message["reply_markup"]["inline_keyboard"]
+            for b in row
+            if b["callback_data"].startswith("more:")
+        )
 
     async def scenario():
         async with running(bot_app):
@@ -285,7 +291,9 @@ def test_upload_over_a_limit_names_the_setting(botapi, bot_settings, store):
 
     async def scenario():
         async with running(application):
-            botapi.send_document(ADMIN_ID, b"The land lease rate in Vorsino park is 100 roubles.\n" * 30_000, "rates.txt")
+            botapi.send_document(
+                ADMIN_ID, b"The land lease rate in Vorsino park is 100 roubles.\n" * 30_000, "rates.txt"
+            )
             await botapi.until(lambda: botapi.sent(ADMIN_ID), what="the upload report")
 
     run(scenario())
@@ -299,7 +307,9 @@ def test_long_answer_split_at_paragraphs(botapi, bot_app):
     """A 6,000+ character reply (an unpunctuated 390-word table row is one "sentence": it is the
     answer and its passage) is split under 4,096 characters per message, never mid-tag."""
     words = "Kaluga industrial site offers roads gas power water rail access for investors plot".split()
-    table = " ".join(f"{words[i % len(words)]}{i // len(words)}" if i % 5 else words[i % len(words)] for i in range(390))
+    table = " ".join(
+        f"{words[i % len(words)]}{i // len(words)}" if i % 5 else words[i % len(words)] for i in range(390)
+    )
     engine = bot_app.bot_data.engine
     engine.add_text("upload:sites.txt", f"Site table\n\n{table}", title="Industrial sites table")
 
@@ -339,20 +349,32 @@ def test_group_message_without_mention_is_ignored(botapi, bot_app):
             await botapi.wait_idle(bot_app)
             silent = list(botapi.sent(group))
             mention = f"@{BOT_USERNAME}"
-            botapi.send_text(INVESTOR, f"{mention} {KALUGA}", chat_type="group", chat_id=group,
-                             entities=[{"type": "mention", "offset": 0, "length": len(mention)}])
+            botapi.send_text(
+                INVESTOR,
+                f"{mention} {KALUGA}",
+                chat_type="group",
+                chat_id=group,
+                entities=[{"type": "mention", "offset": 0, "length": len(mention)}],
+            )
             await botapi.until(lambda: replies(botapi, group), what="a reply to the mention")
             botapi.send_text(2002, f"/ask@{BOT_USERNAME} {KALUGA}", chat_type="group", chat_id=group)
             await botapi.until(lambda: len(replies(botapi, group)) == 2, what="a reply to /ask")
-            bot_message = {"message_id": 1, "date": 0, "chat": {"id": group, "type": "group"},
-                           "from": {"id": BOT_ID, "is_bot": True, "first_name": "InvestBot"}, "text": "…"}
+            bot_message = {
+                "message_id": 1,
+                "date": 0,
+                "chat": {"id": group, "type": "group"},
+                "from": {"id": BOT_ID, "is_bot": True, "first_name": "InvestBot"},
+                "text": "…",
+            }
             botapi.send_text(3003, KALUGA, chat_type="group", chat_id=group, reply_to=bot_message)
             await botapi.until(lambda: len(replies(botapi, group)) == 3, what="a reply to a reply")
             return silent
 
     assert run(scenario()) == []
     assert all("10 industrial parks" in t for t in replies(botapi, -500))
-    assert all(m.get("reply_parameters", {}).get("message_id") for m in botapi.sent(-500) if not m["text"].startswith("<b>["))
+    assert all(
+        m.get("reply_parameters", {}).get("message_id") for m in botapi.sent(-500) if not m["text"].startswith("<b>[")
+    )
 
 
 def test_two_users_at_once_both_answered(botapi, bot_app):
@@ -373,7 +395,9 @@ def test_start_greets_in_user_language_with_example_buttons(botapi, bot_app):
         async with running(bot_app):
             botapi.send_text(10, "/start", language_code="ru")
             greeting = (await botapi.until(lambda: botapi.sent(10)))[-1]
-            botapi.press(10, greeting["_message"], greeting["reply_markup"]["inline_keyboard"][0][0]["callback_data"], "ru")
+            botapi.press(
+                10, greeting["_message"], greeting["reply_markup"]["inline_keyboard"][0][0]["callback_data"], "ru"
+            )
             await botapi.until(lambda: len(replies(botapi, 10)) == 2, what="the example answered")
             botapi.send_text(11, "/start", language_code="en")
             await botapi.until(lambda: len(botapi.sent(11)) == 1)

@@ -24,8 +24,17 @@ V01_STORE = ROOT / "tests" / "data" / "store-v0.1.db"
 
 
 def passage(**changes) -> Passage:
-    values = dict(doc_id=1, title="Guide <2026> & more", date="2014-04-08", source="/srv/data/guide.pdf", url=None,
-                  page=3, text="There are 10 industrial parks.", score=1.0, chunk_id=7)
+    values = dict(
+        doc_id=1,
+        title="Guide <2026> & more",
+        date="2014-04-08",
+        source="/srv/data/guide.pdf",
+        url=None,
+        page=3,
+        text="There are 10 industrial parks.",
+        score=1.0,
+        chunk_id=7,
+    )
     values.update(changes)
     return Passage(**values)
 
@@ -34,10 +43,13 @@ def passage(**changes) -> Passage:
     "p, expected",
     [
         (passage(), "📄 <b>Guide &lt;2026&gt; &amp; more</b> — 2014-04-08 — guide.pdf, p. 3"),
-        (passage(page=None, date=None, source="upload:tariffs.md"), "📄 <b>Guide &lt;2026&gt; &amp; more</b> — tariffs.md"),
         (
-            passage(page=None, url="https://invest.example/a?b=1&c=\"2\""),
-            '📄 <b>Guide &lt;2026&gt; &amp; more</b> — 2014-04-08 — '
+            passage(page=None, date=None, source="upload:tariffs.md"),
+            "📄 <b>Guide &lt;2026&gt; &amp; more</b> — tariffs.md",
+        ),
+        (
+            passage(page=None, url='https://invest.example/a?b=1&c="2"'),
+            "📄 <b>Guide &lt;2026&gt; &amp; more</b> — 2014-04-08 — "
             '<a href="https://invest.example/a?b=1&amp;c=&quot;2&quot;">https://invest.example/a?b=1&amp;c="2"</a>',
         ),
     ],
@@ -68,7 +80,9 @@ def test_pack_splits_under_the_limit_without_breaking_html(body):
     # Nothing lost: the pieces hold the whole text (white space at cut points aside).
     import html
 
-    joined = "".join(html.unescape(m.split("<blockquote expandable>", 1)[1].rsplit("</blockquote>", 1)[0]) for m in messages)
+    joined = "".join(
+        html.unescape(m.split("<blockquote expandable>", 1)[1].rsplit("</blockquote>", 1)[0]) for m in messages
+    )
     assert re.sub(r"\s+", "", joined) == re.sub(r"\s+", "", body)
 
 
@@ -81,7 +95,9 @@ def test_pack_prefers_paragraph_boundaries():
 
 
 def test_answer_blocks_escape_everything():
-    answer = Answer("<b>&</b>?", "en", True, "Answer with <i>tags</i> & ampersands", [passage(text="<script>x</script>")])
+    answer = Answer(
+        "<b>&</b>?", "en", True, "Answer with <i>tags</i> & ampersands", [passage(text="<script>x</script>")]
+    )
     rendered = "\n\n".join(pack(answer_blocks(answer)))
     assert "<script>" not in rendered and "&lt;script&gt;" in rendered
     assert "<b>Answer with &lt;i&gt;tags&lt;/i&gt; &amp; ampersands</b>" in rendered
@@ -201,13 +217,37 @@ def test_store_made_by_v0_1_upgrades_in_place(tmp_path):
 @pytest.mark.parametrize(
     "n, language, expected",
     [
-        (1, "en", "question"), (2, "en", "questions"), (0, "en", "questions"), (11, "en", "questions"),
-        (1, "ru", "вопрос"), (21, "ru", "вопрос"), (2, "ru", "вопроса"), (34, "ru", "вопроса"),
-        (5, "ru", "вопросов"), (11, "ru", "вопросов"), (12, "ru", "вопросов"), (0, "ru", "вопросов"),
-        (111, "ru", "вопросов"), (3, "de", "questions"),
+        (1, "en", "question"),
+        (2, "en", "questions"),
+        (0, "en", "questions"),
+        (11, "en", "questions"),
+        (1, "ru", "вопрос"),
+        (21, "ru", "вопрос"),
+        (2, "ru", "вопроса"),
+        (34, "ru", "вопроса"),
+        (5, "ru", "вопросов"),
+        (11, "ru", "вопросов"),
+        (12, "ru", "вопросов"),
+        (0, "ru", "вопросов"),
+        (111, "ru", "вопросов"),
+        (3, "de", "questions"),
     ],
-    ids=["en-1", "en-2", "en-0", "en-11", "ru-1", "ru-21", "ru-2", "ru-34", "ru-5", "ru-11", "ru-12", "ru-0",
-         "ru-111", "other-language-english"],
+    ids=[
+        "en-1",
+        "en-2",
+        "en-0",
+        "en-11",
+        "ru-1",
+        "ru-21",
+        "ru-2",
+        "ru-34",
+        "ru-5",
+        "ru-11",
+        "ru-12",
+        "ru-0",
+        "ru-111",
+        "other-language-english",
+    ],
 )
 def test_plural(n, language, expected):
     assert plural(n, "question", language) == expected
@@ -238,8 +278,21 @@ def test_every_text_in_both_languages_with_the_same_values():
         (NO_DATA, "", ()),
         (NO_DATA, "fb:17:1", None),
     ],
-    ids=["example", "feedback", "more", "unknown-language", "negative-index", "bad-vote", "trailing-newline",
-         "negative-id", "huge-id", "non-number", "extra-part", "empty", "no-data-only-empty"],
+    ids=[
+        "example",
+        "feedback",
+        "more",
+        "unknown-language",
+        "negative-index",
+        "bad-vote",
+        "trailing-newline",
+        "negative-id",
+        "huge-id",
+        "non-number",
+        "extra-part",
+        "empty",
+        "no-data-only-empty",
+    ],
 )
 def test_callback_data_patterns(pattern, data, groups):
     """What the buttons carry is accepted; anything else falls through to the 'expired' reply."""
@@ -250,10 +303,16 @@ def test_callback_data_patterns(pattern, data, groups):
 @pytest.mark.parametrize(
     "reason, limit, expected",
     [
-        ("took longer than the 120 s limit per file", "file_timeout",
-         "took longer than the 120 s limit per file (INVESTBOT_FILE_TIMEOUT)"),
-        ("file is 60.0 MB, over the 50 MB limit", "max_file_bytes",
-         "file is 60.0 MB, over the 50 MB limit (INVESTBOT_MAX_FILE_MB)"),
+        (
+            "took longer than the 120 s limit per file",
+            "file_timeout",
+            "took longer than the 120 s limit per file (INVESTBOT_FILE_TIMEOUT)",
+        ),
+        (
+            "file is 60.0 MB, over the 50 MB limit",
+            "max_file_bytes",
+            "file is 60.0 MB, over the 50 MB limit (INVESTBOT_MAX_FILE_MB)",
+        ),
         ("not a valid PDF", None, "not a valid PDF"),
         ("odd", "a_limit_we_do_not_set", "odd"),
     ],
@@ -287,7 +346,9 @@ def test_every_bot_command_is_in_readme(bot_app):
     from telegram.ext import CommandHandler
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    commands = [c for group in bot_app.handlers.values() for h in group if isinstance(h, CommandHandler) for c in h.commands]
+    commands = [
+        c for group in bot_app.handlers.values() for h in group if isinstance(h, CommandHandler) for c in h.commands
+    ]
     assert len(commands) >= 6
     for command in commands:
         assert f"/{command}" in readme, f"README.md does not mention /{command}"
@@ -305,18 +366,29 @@ def test_webhook_mode_receives_updates(botapi, bot_app, bot_settings):
 
     port = _free_port()
     settings = bot_settings.with_(
-        webhook_url="https://bot.example.org/telegram/hook", webhook_listen="127.0.0.1", webhook_port=port,
+        webhook_url="https://bot.example.org/telegram/hook",
+        webhook_listen="127.0.0.1",
+        webhook_port=port,
         webhook_secret="s3cret-token",
     )
     options = webhook_options(settings)
     assert options["url_path"] == "telegram/hook" and options["secret_token"] == "s3cret-token"
-    update = {"update_id": 1, "message": {"message_id": 5, "date": 0, "chat": {"id": 77, "type": "private"},
-                                         "from": {"id": 77, "is_bot": False, "first_name": "W"},
-                                         "text": "How many industrial parks does Kaluga Region have?"}}
+    update = {
+        "update_id": 1,
+        "message": {
+            "message_id": 5,
+            "date": 0,
+            "chat": {"id": 77, "type": "private"},
+            "from": {"id": 77, "is_bot": False, "first_name": "W"},
+            "text": "How many industrial parks does Kaluga Region have?",
+        },
+    }
 
     def post(secret: str) -> int:
         request = urllib.request.Request(
-            f"http://127.0.0.1:{port}/telegram/hook", data=json.dumps(update).encode(), method="POST",
+            f"http://127.0.0.1:{port}/telegram/hook",
+            data=json.dumps(update).encode(),
+            method="POST",
             headers={"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": secret},
         )
         try:

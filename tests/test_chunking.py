@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 
 import pytest
@@ -27,9 +28,7 @@ def _sentence(rng: random.Random, index: int, vocab: list[str], lead: str, low: 
     return f"{lead} {index} {body}."
 
 
-def make_text(
-    seed: int, sentences: int, paragraphs: int = 1, lang: str = "en", low: int = 8, high: int = 30
-) -> str:
+def make_text(seed: int, sentences: int, paragraphs: int = 1, lang: str = "en", low: int = 8, high: int = 30) -> str:
     """Unique, numbered sentences ("Sentence 17 ...") spread over paragraphs."""
     rng = random.Random(seed)
     vocab, lead = (EN_WORDS, "Sentence") if lang == "en" else (RU_WORDS, "Фраза")
@@ -102,10 +101,16 @@ def test_empty_input_gives_no_chunks(pages):
 @pytest.mark.parametrize(
     ("pages", "expected_text", "expected_page"),
     [
-        ([(None, "Kaluga has ten industrial parks. They host 89 projects.")],
-         "Kaluga has ten industrial parks. They host 89 projects.", None),
-        ([(7, "Калужская область имеет десять парков. В них 89 проектов.")],
-         "Калужская область имеет десять парков. В них 89 проектов.", 7),
+        (
+            [(None, "Kaluga has ten industrial parks. They host 89 projects.")],
+            "Kaluga has ten industrial parks. They host 89 projects.",
+            None,
+        ),
+        (
+            [(7, "Калужская область имеет десять парков. В них 89 проектов.")],
+            "Калужская область имеет десять парков. В них 89 проектов.",
+            7,
+        ),
         ([(3, "A heading without a stop")], "A heading without a stop", 3),
         ([(1, ""), (2, "Only the second page has text.")], "Only the second page has text.", 2),
     ],
@@ -141,9 +146,9 @@ def _check_overlap(pages):
     spans = [locate(c, sentences) for c in chunk_pages(pages)]
     assert spans[0][0] == 0, "the first chunk starts with the first sentence"
     assert spans[-1][1] == len(sentences) - 1, "the last chunk ends with the last sentence"
-    for (_, last), (first, _) in zip(spans, spans[1:]):
+    for (_, last), (first, _) in itertools.pairwise(spans):
         assert first == last, "the last sentence of a chunk is the first of the next one"
-    for (first_a, _), (first_b, last_b) in zip(spans, spans[1:]):
+    for (first_a, _), (first_b, last_b) in itertools.pairwise(spans):
         assert first_b > first_a and last_b > first_b, "each chunk adds new sentences"
 
 
@@ -211,7 +216,7 @@ def test_overlap_zero_gives_disjoint_chunks():
     pages = LONG_EN
     sentences = [s for s, _ in input_sentences(pages)]
     spans = [locate(c, sentences) for c in chunk_pages(pages, overlap=0)]
-    for (_, last), (first, _) in zip(spans, spans[1:]):
+    for (_, last), (first, _) in itertools.pairwise(spans):
         assert first == last + 1
 
 

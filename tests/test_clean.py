@@ -32,8 +32,17 @@ NORMALISE_CASES = [
     ("", ""),
 ]
 NORMALISE_IDS = [
-    "nbsp-thin-space", "zero-width", "bom", "space-runs-tabs", "strip-crlf", "cr-line-separator",
-    "blank-run", "whitespace-only-lines", "paragraph-breaks-kept", "outer-blank-lines", "empty",
+    "nbsp-thin-space",
+    "zero-width",
+    "bom",
+    "space-runs-tabs",
+    "strip-crlf",
+    "cr-line-separator",
+    "blank-run",
+    "whitespace-only-lines",
+    "paragraph-breaks-kept",
+    "outer-blank-lines",
+    "empty",
 ]
 
 
@@ -45,15 +54,46 @@ def test_normalisation(text, expected):
 # --- boilerplate lines -------------------------------------------------------------------------
 
 BOILERPLATE_LINES = [
-    "Previous Article", "Next Article", "Previous ArticleNext Article", "« Previous article",
-    "Next →", "Back to news feed", "Back to news", "← Back to the list", "Read more", "Read more »",
-    "Share", "Share: Facebook Twitter VK", "Print", "Print version", "Subscribe", "All news",
+    "Previous Article",
+    "Next Article",
+    "Previous ArticleNext Article",
+    "« Previous article",
+    "Next →",
+    "Back to news feed",
+    "Back to news",
+    "← Back to the list",
+    "Read more",
+    "Read more »",
+    "Share",
+    "Share: Facebook Twitter VK",
+    "Print",
+    "Print version",
+    "Subscribe",
+    "All news",
     "This website uses cookies. By continuing to browse you accept their use.",
     "Мы используем файлы cookie для улучшения работы сайта.",
-    "Назад к списку новостей", "Вернуться к новостям", "Читать далее", "Подробнее", "Поделиться",
-    "Версия для печати", "Предыдущая статья", "Следующая статья", "Все новости",
-    "return_links(); ?>", "<?php echo $title; ?>", "?>", "();", "{", "}", "});",
-    '<div class="news-item">', "{{ page.title }}", "•", "- ", "* * *", "—",
+    "Назад к списку новостей",
+    "Вернуться к новостям",
+    "Читать далее",
+    "Подробнее",
+    "Поделиться",
+    "Версия для печати",
+    "Предыдущая статья",
+    "Следующая статья",
+    "Все новости",
+    "return_links(); ?>",
+    "<?php echo $title; ?>",
+    "?>",
+    "();",
+    "{",
+    "}",
+    "});",
+    '<div class="news-item">',
+    "{{ page.title }}",
+    "•",
+    "- ",
+    "* * *",
+    "—",
 ]
 
 
@@ -135,10 +175,17 @@ LIST_CASES = [
     ),
 ]
 LIST_IDS = [
-    "repeated-items-and-heading", "after-back-to-news-with-heading-and-continuation", "after-code",
-    "tail-list-before-boilerplate", "blank-lines-inside-list", "colon-introduced-content-list-kept",
-    "body-list-under-heading-kept", "page-ending-list-kept", "clause-items-kept",
-    "sentence-items-kept-next-to-boilerplate", "heading-without-list-kept",
+    "repeated-items-and-heading",
+    "after-back-to-news-with-heading-and-continuation",
+    "after-code",
+    "tail-list-before-boilerplate",
+    "blank-lines-inside-list",
+    "colon-introduced-content-list-kept",
+    "body-list-under-heading-kept",
+    "page-ending-list-kept",
+    "clause-items-kept",
+    "sentence-items-kept-next-to-boilerplate",
+    "heading-without-list-kept",
 ]
 
 
@@ -170,7 +217,10 @@ REPEAT_CASES = [
     ),
 ]
 REPEAT_IDS = [
-    "three-times-dropped-everywhere", "twice-kept", "consecutive-title-once", "consecutive-prose-once",
+    "three-times-dropped-everywhere",
+    "twice-kept",
+    "consecutive-title-once",
+    "consecutive-prose-once",
     "consecutive-across-dropped-line",
 ]
 
@@ -214,8 +264,14 @@ FOOTER_CASES = [
     (f"{P1}\nand the park grows,", f"{P1}\nand the park grows,"),
 ]
 FOOTER_IDS = [
-    "menu-footer", "byline", "photo-credit", "mid-document-headings-kept", "long-last-line-kept",
-    "no-prose-no-footer", "one-line", "clause-kept",
+    "menu-footer",
+    "byline",
+    "photo-credit",
+    "mid-document-headings-kept",
+    "long-last-line-kept",
+    "no-prose-no-footer",
+    "one-line",
+    "clause-kept",
 ]
 
 
@@ -241,8 +297,18 @@ def test_trailing_footer(text, expected):
         ("—", ""),
         ("", ""),
     ],
-    ids=["bullet-spaces-quote", "case-nbsp", "glued", "brackets", "dash-semicolon", "yo", "inner-dots",
-         "number", "punctuation-only", "empty"],
+    ids=[
+        "bullet-spaces-quote",
+        "case-nbsp",
+        "glued",
+        "brackets",
+        "dash-semicolon",
+        "yo",
+        "inner-dots",
+        "number",
+        "punctuation-only",
+        "empty",
+    ],
 )
 def test_line_key(line, expected):
     assert line_key(line) == expected
@@ -267,8 +333,23 @@ def test_candidates_fed_back_remove_the_lines():
 
 LINE = st.one_of(
     st.sampled_from(
-        ["", " ", "• Sponsor", "Share", "Read more", "?>", P1, P2, "Key moments", "Pieter Boone", "—",
-         "Organizers", "• Forum car", "in the Perm Region", "Investment digest"]
+        [
+            "",
+            " ",
+            "• Sponsor",
+            "Share",
+            "Read more",
+            "?>",
+            P1,
+            P2,
+            "Key moments",
+            "Pieter Boone",
+            "—",
+            "Organizers",
+            "• Forum car",
+            "in the Perm Region",
+            "Investment digest",
+        ]
     ),
     st.text(alphabet="ab .,•-\u00a0\u200bКк", max_size=30),
 )
@@ -288,9 +369,19 @@ def test_output_lines_are_input_lines(lines):
 # --- the real seed articles --------------------------------------------------------------------
 
 FORBIDDEN = [
-    "Sponsor", "Official media partner", "return_links", "Previous Article", "Back to news feed",
-    "Investment digest", "Printed products", "Next Article", "?>", "By Olga Blinova",
-    "Consulting company IRP Group", "Forum operator", "Organizers",
+    "Sponsor",
+    "Official media partner",
+    "return_links",
+    "Previous Article",
+    "Back to news feed",
+    "Investment digest",
+    "Printed products",
+    "Next Article",
+    "?>",
+    "By Olga Blinova",
+    "Consulting company IRP Group",
+    "Forum operator",
+    "Organizers",
 ]
 KEPT = {
     "000": [

@@ -75,7 +75,9 @@ def test_changed_file_replaces_old_version(run, tmp_path):
 def test_bad_files_reported_good_ones_ingested(run, tmp_path):
     folder = tmp_path / "mixed"
     folder.mkdir()
-    (folder / "good.txt").write_text("Kaluga Region has 10 industrial parks and a special economic zone.", encoding="utf-8")
+    (folder / "good.txt").write_text(
+        "Kaluga Region has 10 industrial parks and a special economic zone.", encoding="utf-8"
+    )
     (folder / "empty.txt").write_bytes(b"")
     (folder / "broken.pdf").write_bytes(b"%PDF-1.4\n1 0 obj <<")
     (folder / "binary.txt").write_bytes(bytes(range(256)) * 20)
@@ -177,15 +179,19 @@ def test_invalid_setting_lists_choices(run, monkeypatch):
 
 
 def test_eval_small_run(run):
+    """Without a model: lexical and bm25s only, the first line says so."""
     from tests.conftest import EVAL_DIR
 
     if not (EVAL_DIR / "xquad").is_dir():
         pytest.skip("shared/eval is not beside the repository")
     result = run("eval", "--eval-dir", str(EVAL_DIR), "--limit", "20", "--json", "--direction", "en-en")
     figures = json.loads(result.stdout)
-    ours, reference = figures["en-en"]["investbot"], figures["en-en"]["bm25s"]
-    assert figures["en-en"]["questions"] == 20
+    assert figures["model"] is None and result.stderr.startswith("No embedding model")
+    direction = figures["directions"]["en-en"]
+    assert direction["questions"] == 20 and list(direction["systems"]) == ["lexical", "bm25s"]
+    ours, reference = direction["systems"]["lexical"], direction["systems"]["bm25s"]
     assert ours["recall@1"] >= 0.8 and reference["recall@1"] >= 0.8
+    assert reference["answered"] is None  # bm25s has no answer decision
 
 
 def _all_commands(group: click.Group, prefix: str = "investbot") -> list[str]:

@@ -218,8 +218,11 @@ RRF_CASES = [
     pytest.param([[1, 2], [2, 1]], [(1, _rrf(0) + _rrf(1)), (2, _rrf(0) + _rrf(1))], id="swapped-tie"),
     pytest.param([[1, 2, 3], [3]], [(3, _rrf(2) + _rrf(0)), (1, _rrf(0)), (2, _rrf(1))], id="both-beat-one"),
     pytest.param([[5], [6]], [(5, _rrf(0)), (6, _rrf(0))], id="disjoint-tie-keeps-first"),
-    pytest.param([[10, 11, 12, 13], [13, 20]], [(13, _rrf(3) + _rrf(0)), (10, _rrf(0)), (11, _rrf(1)),
-                                                (20, _rrf(1)), (12, _rrf(2))], id="dense-only-id-mixed-in"),
+    pytest.param(
+        [[10, 11, 12, 13], [13, 20]],
+        [(13, _rrf(3) + _rrf(0)), (10, _rrf(0)), (11, _rrf(1)), (20, _rrf(1)), (12, _rrf(2))],
+        id="dense-only-id-mixed-in",
+    ),
 ]
 
 
@@ -255,7 +258,7 @@ def test_search_fuses_lexical_and_dense(ingested, question):
     )
     bm25 = dict(lexical)
     first = scoring.first_stage(np.array([bm25.get(cid, np.nan) for cid in ids]), dense_scores)
-    expected = sorted(zip(ids, first), key=lambda kv: -kv[1])
+    expected = sorted(zip(ids, first, strict=False), key=lambda kv: -kv[1])
 
     got = engine.search(question, k=10)
 
@@ -510,8 +513,19 @@ NONE = ("", "")
         ("", NONE),
     ],
     ids=[
-        "e5-small", "e5-base", "e5-v2", "e5-upper-case", "e5-local-folder", "e5-windows-folder",
-        "minilm", "multilingual-minilm", "bge-m3", "bge-v1.5", "rubert-tiny", "tiny-test-model", "empty",
+        "e5-small",
+        "e5-base",
+        "e5-v2",
+        "e5-upper-case",
+        "e5-local-folder",
+        "e5-windows-folder",
+        "minilm",
+        "multilingual-minilm",
+        "bge-m3",
+        "bge-v1.5",
+        "rubert-tiny",
+        "tiny-test-model",
+        "empty",
     ],
 )
 def test_prefixes_for(name, expected):

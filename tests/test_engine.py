@@ -8,8 +8,15 @@ import pytest
 
 from tests.conftest import SEEDS
 
-BOILERPLATE = ["Sponsor", "Official media partner", "return_links", "Previous Article", "Back to news feed",
-               "Investment digest", "Printed products"]
+BOILERPLATE = [
+    "Sponsor",
+    "Official media partner",
+    "return_links",
+    "Previous Article",
+    "Back to news feed",
+    "Investment digest",
+    "Printed products",
+]
 
 
 @pytest.mark.skipif(not SEEDS.is_dir(), reason="shared/seeds is not beside the repository")
@@ -36,9 +43,24 @@ def test_seed_metadata(lexical_engine):
 @pytest.mark.parametrize(
     "encoding, text, question, expected",
     [
-        ("cp1251", "В Калужской области работают 12 индустриальных парков.", "Сколько индустриальных парков в Калужской области?", "12"),
-        ("koi8-r", "Площадь особой экономической зоны Людиново составляет 800 гектаров.", "Какова площадь зоны Людиново?", "800"),
-        ("utf-16", "Ставка налога на имущество для резидентов парка равна нулю.", "Какая ставка налога на имущество для резидентов?", "нулю"),
+        (
+            "cp1251",
+            "В Калужской области работают 12 индустриальных парков.",
+            "Сколько индустриальных парков в Калужской области?",
+            "12",
+        ),
+        (
+            "koi8-r",
+            "Площадь особой экономической зоны Людиново составляет 800 гектаров.",
+            "Какова площадь зоны Людиново?",
+            "800",
+        ),
+        (
+            "utf-16",
+            "Ставка налога на имущество для резидентов парка равна нулю.",
+            "Какая ставка налога на имущество для резидентов?",
+            "нулю",
+        ),
     ],
     ids=["cp1251", "koi8-r", "utf-16-bom"],
 )
@@ -67,8 +89,11 @@ def test_pdf_answer_cites_its_page(lexical_engine, tmp_path):
     fpdf = pytest.importorskip("fpdf")
     pdf = fpdf.FPDF()
     pdf.set_font("Helvetica", size=12)
-    for text in ("Investment guide. Contents and introduction.", "Agricultural land in the region costs little.",
-                 "The Lyudinovo special economic zone covers 432 hectares of land."):
+    for text in (
+        "Investment guide. Contents and introduction.",
+        "Agricultural land in the region costs little.",
+        "The Lyudinovo special economic zone covers 432 hectares of land.",
+    ):
         pdf.add_page()
         pdf.multi_cell(0, 10, text)
     path = tmp_path / "guide.pdf"

@@ -19,9 +19,29 @@ from tests.conftest import ADMIN_ID, TOKEN
 pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 
 SPECIAL = [
-    "<b>&</b>", "</blockquote>", "<a href='javascript:alert(1)'>x</a>", '"', "'", "*", "-", "NEAR(a b)", "a OR b",
-    "(", ")", "^", ":", "AND", "NOT", "col:val", "\u202e\u200f RTL", "🏭🇷🇺", "\x00\x01\x1f", "ё Ё й", "@investbot_test_bot",
-    "Сколько индустриальных парков в Калужской области?", "How many industrial parks does Kaluga Region have?",
+    "<b>&</b>",
+    "</blockquote>",
+    "<a href='javascript:alert(1)'>x</a>",
+    '"',
+    "'",
+    "*",
+    "-",
+    "NEAR(a b)",
+    "a OR b",
+    "(",
+    ")",
+    "^",
+    ":",
+    "AND",
+    "NOT",
+    "col:val",
+    "\u202e\u200f RTL",
+    "🏭🇷🇺",
+    "\x00\x01\x1f",
+    "ё Ё й",
+    "@investbot_test_bot",
+    "Сколько индустриальных парков в Калужской области?",
+    "How many industrial parks does Kaluga Region have?",
 ]
 COMMANDS = ["/start", "/help", "/sources", "/ask", "/docs", "/remove", "/stats", "/unanswered", "/nonsense"]
 USERS = [1001, 1002, ADMIN_ID]
@@ -35,8 +55,12 @@ texts = st.one_of(
 commands = st.tuples(st.sampled_from(COMMANDS), st.one_of(st.just(""), st.text(max_size=40), st.integers().map(str)))
 callback_data = st.one_of(
     st.text(max_size=64),
-    st.builds(lambda k, a, b: f"{k}:{a}:{b}", st.sampled_from(["fb", "more", "ex"]),
-              st.one_of(st.integers(-5, 50), st.text(max_size=5)), st.one_of(st.integers(-5, 60), st.text(max_size=5))),
+    st.builds(
+        lambda k, a, b: f"{k}:{a}:{b}",
+        st.sampled_from(["fb", "more", "ex"]),
+        st.one_of(st.integers(-5, 50), st.text(max_size=5)),
+        st.one_of(st.integers(-5, 60), st.text(max_size=5)),
+    ),
 )
 
 
@@ -98,7 +122,7 @@ def check_sent(harness: Harness) -> None:
         assert len(text) <= 4096
         if params.get("parse_mode") == "HTML":
             for tag in ("b", "i", "a", "blockquote"):
-                opened = len(re.findall(fr"<{tag}[ >]", text))
+                opened = len(re.findall(rf"<{tag}[ >]", text))
                 assert opened == text.count(f"</{tag}>"), (tag, text[:300])
     assert not harness.errors, [r.getMessage() for r in harness.errors]
 
@@ -133,10 +157,24 @@ def test_fuzz_callbacks(harness, data, user):
     if not log.questions(limit=1):  # a real question to aim at, asked by someone else
         harness.feed({"message": message(1001, "How many industrial parks does Kaluga Region have?")})
     votes = {r["id"]: r["feedback"] for r in log.questions()}
-    bot_message = {"message_id": 1, "date": 0, "chat": {"id": user, "type": "private"},
-                   "from": {"id": 7000001, "is_bot": True, "first_name": "InvestBot"}, "text": "…"}
-    harness.feed({"callback_query": {"id": "q", "from": {"id": user, "is_bot": False, "first_name": "F"},
-                                     "chat_instance": "c", "data": data, "message": bot_message}})
+    bot_message = {
+        "message_id": 1,
+        "date": 0,
+        "chat": {"id": user, "type": "private"},
+        "from": {"id": 7000001, "is_bot": True, "first_name": "InvestBot"},
+        "text": "…",
+    }
+    harness.feed(
+        {
+            "callback_query": {
+                "id": "q",
+                "from": {"id": user, "is_bot": False, "first_name": "F"},
+                "chat_instance": "c",
+                "data": data,
+                "message": bot_message,
+            }
+        }
+    )
     check_sent(harness)
     if user != 1001:  # nobody else's vote can change the asker's feedback
         assert {r["id"]: r["feedback"] for r in log.questions() if r["id"] in votes} == votes
@@ -145,8 +183,17 @@ def test_fuzz_callbacks(harness, data, user):
 @pytest.mark.parametrize(
     "extra",
     [
-        {"sticker": {"file_id": "s", "file_unique_id": "u", "type": "regular", "width": 1, "height": 1,
-                     "is_animated": False, "is_video": False}},
+        {
+            "sticker": {
+                "file_id": "s",
+                "file_unique_id": "u",
+                "type": "regular",
+                "width": 1,
+                "height": 1,
+                "is_animated": False,
+                "is_video": False,
+            }
+        },
         {"photo": [{"file_id": "p", "file_unique_id": "u", "width": 1, "height": 1}]},
         {"voice": {"file_id": "v", "file_unique_id": "u", "duration": 1}},
         {"location": {"latitude": 54.5, "longitude": 36.3}},
@@ -197,10 +244,32 @@ def test_no_token_or_raw_ids_in_logs(harness, caplog, monkeypatch):
 
 @pytest.mark.parametrize(
     "data",
-    ["", "junk", "fb:{qid}:2", "fb:{qid}:1\n", "fb:-{qid}:1", "fb:{qid}:1:extra", "more:{qid}:51",
-     "more:" + "9" * 30 + ":3", "ex:de:0", "ex:en:99", "ex:en:-1"],
-    ids=["empty", "junk", "bad-vote", "trailing-newline", "negative-id", "extra-part", "more-too-far",
-         "huge-id", "unknown-language", "example-out-of-range", "negative-example"],
+    [
+        "",
+        "junk",
+        "fb:{qid}:2",
+        "fb:{qid}:1\n",
+        "fb:-{qid}:1",
+        "fb:{qid}:1:extra",
+        "more:{qid}:51",
+        "more:" + "9" * 30 + ":3",
+        "ex:de:0",
+        "ex:en:99",
+        "ex:en:-1",
+    ],
+    ids=[
+        "empty",
+        "junk",
+        "bad-vote",
+        "trailing-newline",
+        "negative-id",
+        "extra-part",
+        "more-too-far",
+        "huge-id",
+        "unknown-language",
+        "example-out-of-range",
+        "negative-example",
+    ],
 )
 def test_tampered_callback_data_changes_nothing(harness, data):
     """Data no button of the bot carries gets "no longer available" and changes no vote, even the asker's own."""
@@ -208,14 +277,28 @@ def test_tampered_callback_data_changes_nothing(harness, data):
     harness.feed({"message": message(1001, "How many industrial parks does Kaluga Region have?")})
     qid = log.questions(limit=1)[0]["id"]
     sent_before = len(harness.api.calls_of("sendMessage"))
-    bot_message = {"message_id": 1, "date": 0, "chat": {"id": 1001, "type": "private"},
-                   "from": {"id": 7000001, "is_bot": True, "first_name": "InvestBot"}, "text": "…"}
-    harness.feed({"callback_query": {"id": "q", "from": {"id": 1001, "is_bot": False, "first_name": "F",
-                                                        "language_code": "en"},
-                                     "chat_instance": "c", "data": data.format(qid=qid), "message": bot_message}})
+    bot_message = {
+        "message_id": 1,
+        "date": 0,
+        "chat": {"id": 1001, "type": "private"},
+        "from": {"id": 7000001, "is_bot": True, "first_name": "InvestBot"},
+        "text": "…",
+    }
+    harness.feed(
+        {
+            "callback_query": {
+                "id": "q",
+                "from": {"id": 1001, "is_bot": False, "first_name": "F", "language_code": "en"},
+                "chat_instance": "c",
+                "data": data.format(qid=qid),
+                "message": bot_message,
+            }
+        }
+    )
     check_sent(harness)
     assert [c.get("text") for c in harness.api.calls_of("answerCallbackQuery")] == [
-        "This question is no longer available."]
+        "This question is no longer available."
+    ]
     assert log.question(qid)["feedback"] is None
     assert len(harness.api.calls_of("sendMessage")) == sent_before
     assert not harness.api.calls_of("editMessageReplyMarkup")

@@ -134,8 +134,11 @@ def test_a_hanging_parse_is_cut_off(tmp_path, monkeypatch):
     assert status["b-fine.txt"].status == "added"
 
 
-@pytest.mark.parametrize("name", ["../../etc/passwd.txt", "..\\..\\boot.ini.txt", "/abs/path/x.md"],
-                         ids=["dot-dot", "backslashes", "absolute"])
+@pytest.mark.parametrize(
+    "name",
+    ["../../etc/passwd.txt", "..\\..\\boot.ini.txt", "/abs/path/x.md"],
+    ids=["dot-dot", "backslashes", "absolute"],
+)
 def test_uploaded_names_never_reach_the_file_system(name):
     from bot.staff import safe_file_name, upload_path
 

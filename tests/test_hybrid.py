@@ -94,7 +94,7 @@ def test_fusion_respects_dominance():
 
 def test_hybrid_rerank_adds_its_parts():
     got = scoring.hybrid_rerank(np.array([1.0, NAN]), np.array([0, 1]), np.array([0.9, 0.7]))
-    z = scoring.zscore(np.array([0.9, 0.7]))
+    z = scoring.DEFAULT_WEIGHTS.dense_rerank_weight * scoring.zscore(np.array([0.9, 0.7]))
     assert got == pytest.approx([1.0 + 0.1 / 1 + z[0], 0.0 + 0.1 / 2 + z[1]])
 
 
@@ -139,12 +139,24 @@ def test_sentence_vectors_align_with_the_window_sentences():
 @pytest.mark.parametrize(
     ("question", "vectors", "expected"),
     [
-        pytest.param("Where does Amberport lie?", [unit(1, 0, 0), unit(0, 1, 0), unit(0, 0, 1)],
-                     "Amberport lies on the coast.", id="words-and-meaning-agree"),
-        pytest.param("What reaches the capital?", [unit(0, 1, 0), unit(0, 1, 0), unit(1, 0.1, 0)],
-                     "Rail links reach the capital.", id="meaning-finds-it"),
-        pytest.param("How many terminals are at Amberport coast?", [unit(1, 0, 0), unit(0, 1, 0), unit(0, 0, 1)],
-                     "Amberport lies on the coast. The port has 7 terminals.", id="count-question-wants-a-number"),
+        pytest.param(
+            "Where does Amberport lie?",
+            [unit(1, 0, 0), unit(0, 1, 0), unit(0, 0, 1)],
+            "Amberport lies on the coast.",
+            id="words-and-meaning-agree",
+        ),
+        pytest.param(
+            "What reaches the capital?",
+            [unit(0, 1, 0), unit(0, 1, 0), unit(1, 0.1, 0)],
+            "Rail links reach the capital.",
+            id="meaning-finds-it",
+        ),
+        pytest.param(
+            "How many terminals are at Amberport coast?",
+            [unit(1, 0, 0), unit(0, 1, 0), unit(0, 0, 1)],
+            "Amberport lies on the coast. The port has 7 terminals.",
+            id="count-question-wants-a-number",
+        ),
     ],
 )
 def test_window_by_meaning(question, vectors, expected):
@@ -170,12 +182,24 @@ def test_short_windows_score_like_the_lexical_windows():
 @pytest.mark.parametrize(
     ("question", "cross", "expected"),
     [
-        pytest.param("How many parks does Kaluga Region have?", False,
-                     [("Kaluga", TermKind.NAME), ("Region", TermKind.NAME)], id="names-en"),
-        pytest.param("How many parks does Kaluga Region have?", True, [("Kaluga Region", TermKind.NAME)],
-                     id="names-grouped-across-languages"),
-        pytest.param("Сколько процентов составил рост в 2014 году?", False,
-                     [("2014", TermKind.NUMBER), ("percent", TermKind.UNIT)], id="year-and-unit-ru"),
+        pytest.param(
+            "How many parks does Kaluga Region have?",
+            False,
+            [("Kaluga", TermKind.NAME), ("Region", TermKind.NAME)],
+            id="names-en",
+        ),
+        pytest.param(
+            "How many parks does Kaluga Region have?",
+            True,
+            [("Kaluga Region", TermKind.NAME)],
+            id="names-grouped-across-languages",
+        ),
+        pytest.param(
+            "Сколько процентов составил рост в 2014 году?",
+            False,
+            [("2014", TermKind.NUMBER), ("percent", TermKind.UNIT)],
+            id="year-and-unit-ru",
+        ),
         pytest.param("What is the tariff?", False, [], id="nothing-specific"),
     ],
 )
@@ -210,9 +234,16 @@ def test_term_present_matches_names_across_scripts():
 
 def features(**changes) -> dict[str, float]:
     base = dict(
-        dense_top=0.86, passage_cos_median=0.78, fused_top=4.0, fused_second_document=3.0, cover_top=1.0,
-        best_window_own=0.8, window_own=0.8, question="How many industrial parks does Kaluga Region have?",
-        document_text=KALUGA_SENTENCE, cross=False,
+        dense_top=0.86,
+        passage_cos_median=0.78,
+        fused_top=4.0,
+        fused_second_document=3.0,
+        cover_top=1.0,
+        best_window_own=0.8,
+        window_own=0.8,
+        question="How many industrial parks does Kaluga Region have?",
+        document_text=KALUGA_SENTENCE,
+        cross=False,
     )
     base.update(changes)
     return scoring.decision_features(**base)
@@ -232,8 +263,9 @@ def test_decision_features():
     ("changes", "answers"),
     [
         pytest.param({}, True, id="close-covered-answers"),
-        pytest.param({"question": "How many industrial parks does Tula Region have?"}, False,
-                     id="a-missing-name-declines"),
+        pytest.param(
+            {"question": "How many industrial parks does Tula Region have?"}, False, id="a-missing-name-declines"
+        ),
         pytest.param({"dense_top": 0.80}, False, id="far-in-meaning-declines"),
     ],
 )
@@ -253,9 +285,22 @@ def test_dense_threshold_is_a_margin_over_the_bar():
 
 def record(source: str, texts: list[str]) -> DocumentRecord:
     return DocumentRecord(
-        source=source, content_hash=source, title="T", date=None, language="en", region=None, url=None,
-        format="text", pages=None, size_bytes=1, chunk_texts=texts, chunk_pages=[None] * len(texts),
-        embed_texts=texts, fts_bodies=texts, fts_title="t", line_keys=set(),
+        source=source,
+        content_hash=source,
+        title="T",
+        date=None,
+        language="en",
+        region=None,
+        url=None,
+        format="text",
+        pages=None,
+        size_bytes=1,
+        chunk_texts=texts,
+        chunk_pages=[None] * len(texts),
+        embed_texts=texts,
+        fts_bodies=texts,
+        fts_title="t",
+        line_keys=set(),
     )
 
 
@@ -301,7 +346,7 @@ def test_sentence_migration_is_appended(store: Store):
 def test_ingest_embeds_each_chunks_sentences(dense_engine):
     dense_engine.ingest([KNOWLEDGE])
     store, model = dense_engine.store, dense_engine.embedder.name
-    chunks = store.chunks([cid for cid, in store.db.execute("SELECT id FROM chunks").fetchall()])
+    chunks = store.chunks([cid for (cid,) in store.db.execute("SELECT id FROM chunks").fetchall()])
     got = store.sentence_vectors_of(list(chunks), model, dense_engine.embedder.dim)
     assert set(got) == set(chunks)
     for cid, chunk in chunks.items():
@@ -327,7 +372,7 @@ def test_embedding_killed_halfway_keeps_sentence_vectors_and_resumes(dense_engin
     with pytest.raises(RuntimeError, match="killed"):
         dense_engine.sync_vectors(batch=3)
     assert store.vector_count(model) == 3
-    done = {cid for cid, in store.db.execute("SELECT DISTINCT chunk_id FROM sentence_vectors").fetchall()}
+    done = {cid for (cid,) in store.db.execute("SELECT DISTINCT chunk_id FROM sentence_vectors").fetchall()}
     assert len(done) == 3  # the first batch: vectors and sentence vectors together
     monkeypatch.undo()
     assert dense_engine.sync_vectors(batch=3) == store.chunk_count() - 3

@@ -25,18 +25,30 @@ TITLE_CASES = [
         None,
         "Russian regions bank on import substitution and cooperation",
     ),
-    ("KALUGA REGION INVESTMENT NEWS\nNew park opens in Kaluga Region\n\nText.", None,
-     "New park opens in Kaluga Region"),
+    (
+        "KALUGA REGION INVESTMENT NEWS\nNew park opens in Kaluga Region\n\nText.",
+        None,
+        "New park opens in Kaluga Region",
+    ),
     ("April 21, 2012\n\nNew park opens in Kaluga\n\nBody.", None, "New park opens in Kaluga"),
     ("21.04.2012\nНовый парк открылся в Калуге\n\nТекст.", None, "Новый парк открылся в Калуге"),
-    ("1 June, 11:00–12:15\n\nLocalization as a Means to Create a Cluster Economy", None,
-     "Localization as a Means to Create a Cluster Economy"),
+    (
+        "1 June, 11:00–12:15\n\nLocalization as a Means to Create a Cluster Economy",
+        None,
+        "Localization as a Means to Create a Cluster Economy",
+    ),
     ("News\nKaluga attracts investors from France\nBody text.", None, "Kaluga attracts investors from France"),
-    ("Photo by the press service.\nKaluga attracts investors from France\nBody.", None,
-     "Kaluga attracts investors from France"),
+    (
+        "Photo by the press service.\nKaluga attracts investors from France\nBody.",
+        None,
+        "Kaluga attracts investors from France",
+    ),
     ("Зачем инвестировать в Калужскую область?\n\nТекст.", None, "Зачем инвестировать в Калужскую область?"),
-    ("• Cheap land for investors\n• Tax breaks for residents\n\nThe region is open. More.", None,
-     "Cheap land for investors"),
+    (
+        "• Cheap land for investors\n• Tax breaks for residents\n\nThe region is open. More.",
+        None,
+        "Cheap land for investors",
+    ),
     (
         "The region offers investors a wide range of\nopportunities for new production. More text.",
         None,
@@ -53,10 +65,24 @@ TITLE_CASES = [
     ("", None, ""),
 ]
 TITLE_IDS = [
-    "meta-title", "blank-meta-title-ignored", "markdown-heading-first", "markdown-closing-hashes",
-    "skip-rubric", "skip-long-rubric", "skip-date-line-en", "skip-date-line-ru", "skip-date-without-year",
-    "skip-one-word", "skip-sentence", "question-title-ru", "bullets-are-not-titles", "wrapped-prose-not-title",
-    "short-first-sentence", "long-first-sentence-cut", "only-rubric", "empty",
+    "meta-title",
+    "blank-meta-title-ignored",
+    "markdown-heading-first",
+    "markdown-closing-hashes",
+    "skip-rubric",
+    "skip-long-rubric",
+    "skip-date-line-en",
+    "skip-date-line-ru",
+    "skip-date-without-year",
+    "skip-one-word",
+    "skip-sentence",
+    "question-title-ru",
+    "bullets-are-not-titles",
+    "wrapped-prose-not-title",
+    "short-first-sentence",
+    "long-first-sentence-cut",
+    "only-rubric",
+    "empty",
 ]
 
 
@@ -71,8 +97,10 @@ def test_bullet_only_text_falls_back_to_first_sentence():
 
 
 def test_cut_title_is_short_and_ends_on_a_word():
-    sentence = "On April 8, 2014 Moscow hosted the VIth Forum of Russian Regions dedicated to elaboration of " \
+    sentence = (
+        "On April 8, 2014 Moscow hosted the VIth Forum of Russian Regions dedicated to elaboration of "
         "proposals on key issues of the Russian regions’ innovative development."
+    )
     title = extract_title(sentence + " More.")
     assert len(title) <= 80 and title.endswith("…")
     assert sentence.startswith(title[:-1]) and sentence[len(title) - 1] == " "
@@ -107,10 +135,30 @@ FIND_DATE_CASES = [
     ("", None),
 ]
 FIND_DATE_IDS = [
-    "en-month-day-year", "en-day-month-year", "en-own-line", "ru-numeric", "iso-with-time",
-    "ru-g", "ru-goda", "ru-quoted-day", "abbr-ordinal", "ordinal-of", "abbr-month", "us-month-first",
-    "year-first-slashes", "first-of-two", "skip-impossible-take-next", "impossible-feb-31",
-    "no-year", "no-year-range", "month-year-only", "too-old", "too-far", "not-dates", "longer-number", "empty",
+    "en-month-day-year",
+    "en-day-month-year",
+    "en-own-line",
+    "ru-numeric",
+    "iso-with-time",
+    "ru-g",
+    "ru-goda",
+    "ru-quoted-day",
+    "abbr-ordinal",
+    "ordinal-of",
+    "abbr-month",
+    "us-month-first",
+    "year-first-slashes",
+    "first-of-two",
+    "skip-impossible-take-next",
+    "impossible-feb-31",
+    "no-year",
+    "no-year-range",
+    "month-year-only",
+    "too-old",
+    "too-far",
+    "not-dates",
+    "longer-number",
+    "empty",
 ]
 
 
@@ -151,10 +199,33 @@ PARSE_DATE_CASES = [
     (["2014"], None),
 ]
 PARSE_DATE_IDS = [
-    "date", "datetime", "int-year", "str-year", "str-year-ru", "iso-month", "iso-month-short",
-    "month-year-en", "month-year-ru", "iso-day", "iso-datetime", "numeric-ru", "text-ru", "rfc2822",
-    "pdf-date", "pdf-month", "padded", "older-metadata-year", "bad-month", "bad-day", "words",
-    "empty", "none", "bool", "year-out-of-range", "float", "list",
+    "date",
+    "datetime",
+    "int-year",
+    "str-year",
+    "str-year-ru",
+    "iso-month",
+    "iso-month-short",
+    "month-year-en",
+    "month-year-ru",
+    "iso-day",
+    "iso-datetime",
+    "numeric-ru",
+    "text-ru",
+    "rfc2822",
+    "pdf-date",
+    "pdf-month",
+    "padded",
+    "older-metadata-year",
+    "bad-month",
+    "bad-day",
+    "words",
+    "empty",
+    "none",
+    "bool",
+    "year-out-of-range",
+    "float",
+    "list",
 ]
 
 

@@ -190,16 +190,11 @@ def test_empty_files_have_no_text(tmp_path: Path, name: str, data: bytes) -> Non
 
 def test_unsupported_suffix_lists_choices(tmp_path: Path) -> None:
     reason = read_error(write(tmp_path, "prices.xls", b"whatever"))
-    assert reason == (
-        "unsupported file type '.xls' "
-        "(supported: .docx, .htm, .html, .markdown, .md, .pdf, .text, .txt)"
-    )
+    assert reason == ("unsupported file type '.xls' (supported: .docx, .htm, .html, .markdown, .md, .pdf, .text, .txt)")
 
 
 def test_missing_extension_lists_choices(tmp_path: Path) -> None:
-    assert read_error(write(tmp_path, "README", b"text")).startswith(
-        "no file extension (supported: .docx"
-    )
+    assert read_error(write(tmp_path, "README", b"text")).startswith("no file extension (supported: .docx")
 
 
 def test_size_limit_is_checked_before_reading(tmp_path: Path) -> None:
@@ -324,33 +319,25 @@ def test_markdown_front_matter_and_markup(tmp_path: Path) -> None:
         "empty-block",
     ],
 )
-def test_markdown_front_matter_values_become_strings(
-    tmp_path: Path, front_matter: str, expected: dict
-) -> None:
+def test_markdown_front_matter_values_become_strings(tmp_path: Path, front_matter: str, expected: dict) -> None:
     doc = read_document(write(tmp_path, "doc.md", f"---\n{front_matter}\n---\nBody text.\n"))
     assert doc.meta == expected
     assert doc.pages[0].text == "Body text."
 
 
 def test_markdown_title_from_first_heading_without_front_matter(tmp_path: Path) -> None:
-    doc = read_document(
-        write(tmp_path, "doc.md", "Intro line.\n\n## Minor\n\n# Main **Title** #\n\nText.\n")
-    )
+    doc = read_document(write(tmp_path, "doc.md", "Intro line.\n\n## Minor\n\n# Main **Title** #\n\nText.\n"))
     assert doc.meta == {"title": "Main Title"}
     assert doc.pages[0].text == "Intro line.\n\nMinor\n\nMain Title\n\nText."
 
 
 def test_markdown_front_matter_title_wins_over_heading(tmp_path: Path) -> None:
-    doc = read_document(
-        write(tmp_path, "doc.md", "---\ntitle: From YAML\n---\n# From heading\ntext\n")
-    )
+    doc = read_document(write(tmp_path, "doc.md", "---\ntitle: From YAML\n---\n# From heading\ntext\n"))
     assert doc.meta == {"title": "From YAML"}
 
 
 def test_markdown_leading_rule_is_not_front_matter(tmp_path: Path) -> None:
-    doc = read_document(
-        write(tmp_path, "doc.md", "---\n\nJust text: with a colon.\n\n---\n\nMore.\n")
-    )
+    doc = read_document(write(tmp_path, "doc.md", "---\n\nJust text: with a colon.\n\n---\n\nMore.\n"))
     assert doc.meta == {}
     assert doc.pages[0].text == "Just text: with a colon.\n\nMore."
 
@@ -364,9 +351,7 @@ def test_markdown_tables_links_and_footnotes(tmp_path: Path) -> None:
     )
     doc = read_document(write(tmp_path, "doc.md", text))
     assert doc.pages[0].text == (
-        "Tax | Rate\nProperty | 0%\n\n"
-        "See the law and https://example.org/law.[^1]\n\n"
-        "[^1]: Adopted in 2014."
+        "Tax | Rate\nProperty | 0%\n\nSee the law and https://example.org/law.[^1]\n\n[^1]: Adopted in 2014."
     )
 
 
@@ -401,9 +386,7 @@ def test_markdown_invalid_front_matter(tmp_path: Path, text: str, reason: str) -
 
 
 def test_markdown_with_only_front_matter_has_no_text(tmp_path: Path) -> None:
-    assert (
-        read_error(write(tmp_path, "doc.md", "---\ntitle: Only meta\n---\n\n")) == "no text found"
-    )
+    assert read_error(write(tmp_path, "doc.md", "---\ntitle: Only meta\n---\n\n")) == "no text found"
 
 
 # --- HTML ---------------------------------------------------------------------------------------
@@ -525,9 +508,7 @@ def test_html_in_legacy_encoding(tmp_path: Path, encoding: str, prefix: str) -> 
     assert doc.meta["title"] == "Калуга на конференции CCI France Russie"
 
 
-def test_html_fallback_when_trafilatura_finds_nothing(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_html_fallback_when_trafilatura_finds_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import trafilatura
 
     monkeypatch.setattr(trafilatura, "extract", lambda *args, **kwargs: None)
@@ -551,19 +532,14 @@ def test_html_fragment_without_html_element(tmp_path: Path) -> None:
 
 
 def test_html_without_text(tmp_path: Path) -> None:
-    html = (
-        "<html><head><title>Empty</title><script>var a = 1;</script></head>"
-        "<body><nav>Menu</nav></body></html>"
-    )
+    html = "<html><head><title>Empty</title><script>var a = 1;</script></head><body><nav>Menu</nav></body></html>"
     assert read_error(write(tmp_path, "empty.html", html)).startswith("no text found")
 
 
 # --- PDF ----------------------------------------------------------------------------------------
 
 
-def make_pdf(
-    pages: list[str | None], *, title: str | None = None, font: Path | None = None
-) -> bytes:
+def make_pdf(pages: list[str | None], *, title: str | None = None, font: Path | None = None) -> bytes:
     """One entry per page; None makes a page with a drawing but no text (a stand-in for a scan)."""
     pdf = FPDF()
     if title is not None:
@@ -583,23 +559,19 @@ def make_pdf(
 
 
 PDF_PAGES = [
-    "Kaluga Region attracts foreign invest-\nment in the automotive cluster.\n"
-    "A well-\nknown example: Rosva park.",
+    "Kaluga Region attracts foreign invest-\nment in the automotive cluster.\nA well-\nknown example: Rosva park.",
     None,
     "Residents pay no property tax\nfor up to ten years.",
 ]
 
 
 def test_pdf_pages_keep_true_numbers_and_join_hyphenation(tmp_path: Path) -> None:
-    doc = read_document(
-        write(tmp_path, "guide.pdf", make_pdf(PDF_PAGES, title="Kaluga Investment Guide"))
-    )
+    doc = read_document(write(tmp_path, "guide.pdf", make_pdf(PDF_PAGES, title="Kaluga Investment Guide")))
     assert doc.format == "pdf"
     assert doc.pages == [
         Page(
             1,
-            "Kaluga Region attracts foreign investment in the automotive cluster.\n"
-            "A wellknown example: Rosva park.",
+            "Kaluga Region attracts foreign investment in the automotive cluster.\nA wellknown example: Rosva park.",
         ),
         Page(3, "Residents pay no property tax\nfor up to ten years."),
     ]
@@ -607,9 +579,7 @@ def test_pdf_pages_keep_true_numbers_and_join_hyphenation(tmp_path: Path) -> Non
 
 
 def test_pdf_hyphen_before_capital_is_kept(tmp_path: Path) -> None:
-    doc = read_document(
-        write(tmp_path, "a.pdf", make_pdf(["Trade with Franco-\nRussian chambers."]))
-    )
+    doc = read_document(write(tmp_path, "a.pdf", make_pdf(["Trade with Franco-\nRussian chambers."])))
     assert doc.pages[0].text == "Trade with Franco-\nRussian chambers."
 
 
@@ -676,9 +646,7 @@ def test_pdf_encrypted_with_empty_password_is_read(tmp_path: Path) -> None:
     ids=["cut-in-half", "tail-missing", "garbage-body", "html-saved-as-pdf"],
 )
 def test_damaged_pdf(tmp_path: Path, mangle, reason: str) -> None:
-    path = write(
-        tmp_path, "broken.pdf", mangle(make_pdf(["Some text on page one.", "And page two."]))
-    )
+    path = write(tmp_path, "broken.pdf", mangle(make_pdf(["Some text on page one.", "And page two."])))
     assert read_error(path) == reason
 
 
@@ -760,19 +728,12 @@ def test_invalid_docx(tmp_path: Path, data: bytes, reason: str) -> None:
 
 def test_docx_truncated_archive(tmp_path: Path) -> None:
     data = make_docx(tmp_path / "good.docx").read_bytes()
-    assert (
-        read_error(write(tmp_path, "cut.docx", data[: len(data) // 2])) == "not a valid DOCX file"
-    )
+    assert read_error(write(tmp_path, "cut.docx", data[: len(data) // 2])) == "not a valid DOCX file"
 
 
 def test_docx_zip_bomb_by_ratio(tmp_path: Path) -> None:
-    data = zip_bytes(
-        {"[Content_Types].xml": b"<x/>", "word/document.xml": b"\x00" * (11 * 1024 * 1024)}
-    )
-    assert (
-        read_error(write(tmp_path, "bomb.docx", data))
-        == "DOCX archive too large when unpacked (zip bomb?)"
-    )
+    data = zip_bytes({"[Content_Types].xml": b"<x/>", "word/document.xml": b"\x00" * (11 * 1024 * 1024)})
+    assert read_error(write(tmp_path, "bomb.docx", data)) == "DOCX archive too large when unpacked (zip bomb?)"
 
 
 def test_docx_zip_bomb_by_total_size(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

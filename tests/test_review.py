@@ -23,7 +23,7 @@ from bot.review import SinceError, format_questions, format_stats, parse_since
 from index.answer import Answer
 from tests.conftest import ADMIN_ID, KNOWLEDGE, TOKEN
 
-NOW = dt.datetime(2026, 11, 22, 12, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 11, 22, 12, 0, tzinfo=dt.UTC)
 
 
 @pytest.mark.parametrize(
@@ -42,9 +42,11 @@ def test_parse_since(value, expected):
     assert parse_since(value, NOW) == expected
 
 
-@pytest.mark.parametrize("value", ["yesterday", "7", "2026-13-01", "-3d"], ids=["word", "no-unit", "bad-date", "negative"])
+@pytest.mark.parametrize(
+    "value", ["yesterday", "7", "2026-13-01", "-3d"], ids=["word", "no-unit", "bad-date", "negative"]
+)
 def test_parse_since_rejects_with_the_valid_forms(value):
-    with pytest.raises(SinceError, match="7d, 24h, 2w .* 2026-11-01"):
+    with pytest.raises(SinceError, match=r"7d, 24h, 2w .* 2026-11-01"):
         parse_since(value, NOW)
 
 
@@ -52,8 +54,11 @@ def test_parse_since_rejects_with_the_valid_forms(value):
     "questions, expected_groups",
     [
         (
-            ["What is the electricity tariff for industrial parks?", "Electricity tariffs in Kaluga Region?",
-             "Какие тарифы на электроэнергию?"],
+            [
+                "What is the electricity tariff for industrial parks?",
+                "Electricity tariffs in Kaluga Region?",
+                "Какие тарифы на электроэнергию?",
+            ],
             [[0, 1, 2]],
         ),
         (
@@ -61,8 +66,13 @@ def test_parse_since_rejects_with_the_valid_forms(value):
             [[0, 1], [2]],
         ),
         (
-            ["Electricity tariff?", "Land price in Vorsino?", "Electricity tariffs for plants?", "Vorsino land cost?",
-             "Electricity tariff in Kaluga?"],
+            [
+                "Electricity tariff?",
+                "Land price in Vorsino?",
+                "Electricity tariffs for plants?",
+                "Vorsino land cost?",
+                "Electricity tariff in Kaluga?",
+            ],
             [[0, 2, 4], [1, 3]],
         ),
         (["What?", "How many?"], [[0, 1]]),  # no content words at all: one bucket, not an error
@@ -78,13 +88,21 @@ def test_group_questions(questions, expected_groups):
 
 
 def test_gap_label_names_the_topic():
-    topics = group_questions(list(enumerate(["Electricity tariff?", "Electricity tariffs for plants?", "Tariff on electricity"])))
+    topics = group_questions(
+        list(enumerate(["Electricity tariff?", "Electricity tariffs for plants?", "Tariff on electricity"]))
+    )
     assert set(topics[0].label.split(", ")[:2]) == {"electricity", "tariff"}
 
 
 def _log(log: QuestionLog, question, answered, *, days_ago=0, user=None, feedback=None, channel="telegram", now=NOW):
-    answer = Answer(question, "ru" if any("а" <= c <= "я" for c in question.lower()) else "en", answered,
-                    "An answer." if answered else "", [], 0.8 if answered else 0.1)
+    answer = Answer(
+        question,
+        "ru" if any("а" <= c <= "я" for c in question.lower()) else "en",
+        answered,
+        "An answer." if answered else "",
+        [],
+        0.8 if answered else 0.1,
+    )
     qid = log.record(answer, channel=channel, latency_ms=5, user_id=user, chat_type="private")
     asked = (now - dt.timedelta(days=days_ago)).isoformat()
     log.store.db.execute("UPDATE questions SET asked_at = ? WHERE id = ?", [asked, qid])
@@ -112,7 +130,9 @@ def test_filters(logged):
     since = parse_since("7d", NOW)
     assert len(logged.questions(since=since)) == 4
     assert [r["question"] for r in logged.questions(unanswered=True, since=since)] == [
-        "What is the electricity tariff?", "Какие тарифы на электроэнергию?"]
+        "What is the electricity tariff?",
+        "Какие тарифы на электроэнергию?",
+    ]
     assert [r["question"] for r in logged.questions(negative=True)] == ["Who is the governor?"]
     assert len(logged.questions(limit=2)) == 2
 
@@ -190,13 +210,19 @@ def test_ask_and_chat_are_logged_unless_no_log(cli_env):
     cli_env.invoke(cli, ["chat", "--no-log"], input="Secret question\n")
     result = cli_env.invoke(cli, ["questions", "--format", "json"])
     rows = json.loads(result.stdout)
-    assert [r["question"] for r in rows] == ["Какие тарифы на электроэнергию?",
-                                             "How many industrial parks does Kaluga Region have?"]
+    assert [r["question"] for r in rows] == [
+        "Какие тарифы на электроэнергию?",
+        "How many industrial parks does Kaluga Region have?",
+    ]
     assert {r["channel"] for r in rows} == {"cli"} and rows[1]["answered"] and rows[1]["doc_ids"]
 
 
 def test_questions_and_stats_commands(cli_env):
-    for q in ("What is the electricity tariff?", "Electricity tariffs for plants?", "How many industrial parks does Kaluga Region have?"):
+    for q in (
+        "What is the electricity tariff?",
+        "Electricity tariffs for plants?",
+        "How many industrial parks does Kaluga Region have?",
+    ):
         cli_env.invoke(cli, ["ask", q])
     unanswered = cli_env.invoke(cli, ["questions", "--unanswered", "--since", "1d", "--limit", "5"]).stdout
     assert "electricity tariff" in unanswered and "industrial parks" not in unanswered
@@ -247,8 +273,12 @@ def test_datasette_review_pages(logged, tmp_path):
                 pass
             time.sleep(0.2)
         expected_rows = {
-            "recent_questions": 5, "unanswered": 3, "negative_feedback": 1, "gaps_by_topic": 2,
-            "most_cited_documents": 2, "questions_per_day": 5,
+            "recent_questions": 5,
+            "unanswered": 3,
+            "negative_feedback": 1,
+            "gaps_by_topic": 2,
+            "most_cited_documents": 2,
+            "questions_per_day": 5,
         }
         for name, rows in expected_rows.items():
             status, body = _get(f"{base}/{store.path.stem}/{name}.json?_shape=array")
@@ -308,7 +338,7 @@ def test_daily_digest_goes_to_admins(botapi, bot_app):
     from tests.test_bot import running
 
     questions = bot_app.bot_data.questions
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     _log(questions, "What is the electricity tariff?", False, now=now)
     _log(questions, "Who is the governor?", True, feedback=-1, now=now)
     jobs = [j.name for j in bot_app.job_queue.jobs()]
@@ -349,12 +379,26 @@ def test_raw_telegram_ids_never_stored(botapi, bot_app):
 @pytest.mark.parametrize(
     "language, expected",
     [
-        ("en", ["InvestBot — the last 24 hours: 3 questions, 1 answered (33%)", "Feedback: 👍 0  👎 1",
-                "New gaps (unanswered, by topic):", "2 × ",
-                "Answers marked 👎:\n• Who is the governor? → An answer."]),
-        ("ru", ["InvestBot — за последние 24 часа: 3 вопроса, с ответом 1 (33%)", "Отзывы: 👍 0  👎 1",
-                "Новые пробелы (без ответа, по темам):", "2 × ",
-                "Ответы с оценкой 👎:\n• Who is the governor? → An answer."]),
+        (
+            "en",
+            [
+                "InvestBot — the last 24 hours: 3 questions, 1 answered (33%)",
+                "Feedback: 👍 0  👎 1",
+                "New gaps (unanswered, by topic):",
+                "2 × ",
+                "Answers marked 👎:\n• Who is the governor? → An answer.",
+            ],
+        ),
+        (
+            "ru",
+            [
+                "InvestBot — за последние 24 часа: 3 вопроса, с ответом 1 (33%)",
+                "Отзывы: 👍 0  👎 1",
+                "Новые пробелы (без ответа, по темам):",
+                "2 × ",
+                "Ответы с оценкой 👎:\n• Who is the governor? → An answer.",
+            ],
+        ),
     ],
     ids=["english", "russian"],
 )
@@ -378,7 +422,7 @@ def test_digest_job_applies_retention(botapi, bot_app):
 
     questions = bot_app.bot_data.questions
     questions.retention_days = 30
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     _log(questions, "Old question about land", False, days_ago=40, now=now)
     _log(questions, "What is the electricity tariff?", False, now=now)
 

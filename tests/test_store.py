@@ -221,8 +221,9 @@ def test_save_inserts_document_chunks_fts_and_vectors(store):
 def test_replace_keeps_id_and_removes_old_rows(store):
     other_id, _, other_chunks = store.save_document(make_record("doc-b", ["Ryazan exports grain."]))
     doc_id, _, old_ids = store.save_document(
-        make_record("doc-a", ["One old chunk.", "Two old chunk.", "Three old chunk."],
-                    vectors=unit_vectors(3), model="m")
+        make_record(
+            "doc-a", ["One old chunk.", "Two old chunk.", "Three old chunk."], vectors=unit_vectors(3), model="m"
+        )
     )
     generation = store.generation
 
@@ -263,8 +264,13 @@ def test_remove_document_cascades(store):
         make_record("keep", ["Kept document text."], vectors=unit_vectors(1), model="m")
     )
     gone_id, _, gone_chunks = store.save_document(
-        make_record("gone", ["Removed one.", "Removed two."], vectors=unit_vectors(2, seed=2), model="m",
-                    line_keys={"a", "b", "c"})
+        make_record(
+            "gone",
+            ["Removed one.", "Removed two."],
+            vectors=unit_vectors(2, seed=2),
+            model="m",
+            line_keys={"a", "b", "c"},
+        )
     )
     generation = store.generation
 
@@ -309,7 +315,9 @@ FAILURES = [
 def test_failed_save_rolls_back_completely(store, monkeypatch, method, replace):
     store.save_document(make_record("other", ["Another document."], vectors=unit_vectors(1), model="m"))
     if replace:
-        store.save_document(make_record("doc-a", ["Old text one.", "Old text two."], vectors=unit_vectors(2), model="m"))
+        store.save_document(
+            make_record("doc-a", ["Old text one.", "Old text two."], vectors=unit_vectors(2), model="m")
+        )
     before = snapshot(store)
     monkeypatch.setattr(Store, method, _raise)
     record = make_record("doc-a", ["Pharma one.", "Pharma two.", "Pharma three."], vectors=unit_vectors(3), model="m")
@@ -339,6 +347,7 @@ def test_save_with_malformed_vectors_rolls_back(store):
 def _shorten(field):
     def change(record):
         setattr(record, field, getattr(record, field)[:-1])
+
     return change
 
 
@@ -439,8 +448,9 @@ def test_answer_is_safe_for_hostile_questions(knowledge_engine, text):
 
 
 def test_lexical_engine_answers_after_ingest_and_survives_hostile_text(lexical_engine):
-    lexical_engine.add_text("mem://parks", "Kaluga Region has 10 industrial parks. They host 89 projects.",
-                            title="Parks")
+    lexical_engine.add_text(
+        "mem://parks", "Kaluga Region has 10 industrial parks. They host 89 projects.", title="Parks"
+    )
     lexical_engine.add_text("mem://ryazan", "Ryazan exports grain and fertilisers.", title="Ryazan")
     for text, _ in HOSTILE:
         lexical_engine.answer(text)
@@ -481,8 +491,11 @@ def test_term_document_frequencies_follow_replace_and_remove(store):
 # --- vectors -----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("n", "dim", "batch_size"), [(2, 4, 10), (7, 16, 3), (50, 32, 50), (50, 32, 7)],
-                         ids=["two", "batched-3", "one-batch", "batched-7"])
+@pytest.mark.parametrize(
+    ("n", "dim", "batch_size"),
+    [(2, 4, 10), (7, 16, 3), (50, 32, 50), (50, 32, 7)],
+    ids=["two", "batched-3", "one-batch", "batched-7"],
+)
 def test_iter_vectors_round_trip(store, n, dim, batch_size):
     texts = [f"Chunk number {i}." for i in range(n)]
     _, _, ids = store.save_document(make_record("a", texts))
@@ -520,8 +533,8 @@ def test_chunks_without_vectors_detects_a_model_change(store):
     put_embedded(store, ids, unit_vectors(3), "old")
     embed_texts = make_record("a", ["One.", "Two.", "Three."]).embed_texts
     assert store.chunks_without_vectors("old") == []
-    assert store.chunks_without_vectors("new") == list(zip(ids, embed_texts))
-    assert store.chunks_without_vectors("new", limit=2) == list(zip(ids, embed_texts))[:2]
+    assert store.chunks_without_vectors("new") == list(zip(ids, embed_texts, strict=False))
+    assert store.chunks_without_vectors("new", limit=2) == list(zip(ids, embed_texts, strict=False))[:2]
     put_embedded(store, ids[:1], unit_vectors(1, dim=4), "new")
     assert [cid for cid, _ in store.chunks_without_vectors("new")] == ids[1:]
     assert [cid for cid, _ in store.chunks_without_vectors("old")] == ids[:1]

@@ -33,7 +33,7 @@ SENTENCE_CASES = [
     # "2014 г. Компания" may also open a sentence ("В 2014 г. Компания ..."): joined on purpose.
     ("Открыт в 2014 г. Компания растёт.", ["Открыт в 2014 г. Компания растёт."]),
     ("See the U.S. market. Next one.", ["See the U.S. market.", "Next one."]),
-    ('He said: “Go home.” Then he left.', ['He said: “Go home.”', "Then he left."]),
+    ("He said: “Go home.” Then he left.", ["He said: “Go home.”", "Then he left."]),
     ("Он сказал: «Мы готовы». Затем ушёл.", ["Он сказал: «Мы готовы».", "Затем ушёл."]),
     ("Он сказал: «Всё хорошо.» Потом ушёл.", ["Он сказал: «Всё хорошо.»", "Потом ушёл."]),
     ("The park is large and\nwell connected. It is new.", ["The park is large and well connected.", "It is new."]),
@@ -47,11 +47,32 @@ SENTENCE_CASES = [
     ("  \n\n  ", []),
 ]
 SENTENCE_IDS = [
-    "simple", "question-exclamation-ellipsis", "mr", "dr-prof", "initial-en", "initial-ru",
-    "double-initials-ru", "decimal-percent", "decimal-word", "digit-starts-sentence", "ru-t-e",
-    "ru-g-city", "ru-g-after-year-joined", "us-abbreviation", "closing-quote-en", "guillemets-after-stop",
-    "guillemets-before-stop", "wrapped-line", "heading-line", "markdown-heading", "bullets", "paragraphs",
-    "lowercase-first", "lowercase-next", "empty", "blank",
+    "simple",
+    "question-exclamation-ellipsis",
+    "mr",
+    "dr-prof",
+    "initial-en",
+    "initial-ru",
+    "double-initials-ru",
+    "decimal-percent",
+    "decimal-word",
+    "digit-starts-sentence",
+    "ru-t-e",
+    "ru-g-city",
+    "ru-g-after-year-joined",
+    "us-abbreviation",
+    "closing-quote-en",
+    "guillemets-after-stop",
+    "guillemets-before-stop",
+    "wrapped-line",
+    "heading-line",
+    "markdown-heading",
+    "bullets",
+    "paragraphs",
+    "lowercase-first",
+    "lowercase-next",
+    "empty",
+    "blank",
 ]
 
 
@@ -80,8 +101,16 @@ TERMS_CASES = [
     ("", []),
 ]
 TERMS_IDS = [
-    "en-stems", "en-question-stopwords", "ru-stems", "ru-question-stopwords", "ru-yo-to-ye",
-    "ru-yo-stopword", "mixed-scripts", "numbers", "hyphen-split", "empty",
+    "en-stems",
+    "en-question-stopwords",
+    "ru-stems",
+    "ru-question-stopwords",
+    "ru-yo-to-ye",
+    "ru-yo-stopword",
+    "mixed-scripts",
+    "numbers",
+    "hyphen-split",
+    "empty",
 ]
 
 

@@ -22,7 +22,7 @@ def chunk_ids(rng: np.random.Generator, n: int) -> np.ndarray:
 
 def brute_force(ids: np.ndarray, vectors: np.ndarray, query: np.ndarray) -> dict[int, float]:
     scores = vectors.astype(np.float64) @ query.astype(np.float64)
-    return {int(i): float(s) for i, s in zip(ids, scores)}
+    return {int(i): float(s) for i, s in zip(ids, scores, strict=False)}
 
 
 def assert_matches_brute_force(results, truth: dict[int, float], k: int) -> None:
@@ -101,8 +101,9 @@ def test_search_with_no_k_or_empty_index(k):
     assert index.search(np.ones(8, dtype=np.float32), k) == []
 
 
-@pytest.mark.parametrize(("n", "removed"), [(10, 1), (100, 37), (200, 199), (50, 50)],
-                         ids=["one-of-10", "37-of-100", "all-but-one", "all"])
+@pytest.mark.parametrize(
+    ("n", "removed"), [(10, 1), (100, 37), (200, 199), (50, 50)], ids=["one-of-10", "37-of-100", "all-but-one", "all"]
+)
 def test_removed_ids_are_never_returned(n, removed):
     rng = np.random.default_rng(n)
     ids, vectors = chunk_ids(rng, n), unit_vectors(rng, n, 16)
@@ -155,7 +156,7 @@ def test_save_load_round_trip(saved):
 
 
 def test_loaded_index_stays_usable(saved):
-    index, path, queries = saved
+    _index, path, queries = saved
     loaded = VectorIndex.load(path)
     first = loaded.search(queries[0], 1)[0][0]
     loaded.remove([first])
@@ -239,13 +240,17 @@ def test_load_truncated_file_is_none(saved, cut):
 
 CORRUPTIONS = [
     pytest.param(lambda data: b"X" + data[1:], id="wrong-magic"),
-    pytest.param(lambda data: b"INVESTBOT-FAISS-0\n" + data[len(MAGIC):], id="other-version"),
-    pytest.param(lambda data: data[len(MAGIC):], id="no-magic"),
+    pytest.param(lambda data: b"INVESTBOT-FAISS-0\n" + data[len(MAGIC) :], id="other-version"),
+    pytest.param(lambda data: data[len(MAGIC) :], id="no-magic"),
     pytest.param(lambda data: MAGIC + b"{not json\n" + data.split(b"\n", 2)[2], id="bad-header-json"),
-    pytest.param(lambda data: MAGIC + json.dumps({"model": "m"}).encode() + b"\n" + data.split(b"\n", 2)[2],
-                 id="header-missing-fields"),
-    pytest.param(lambda data: data.split(b"\n", 2)[0] + b"\n" + data.split(b"\n", 2)[1] + b"\n" + b"\x00" * 200,
-                 id="garbage-payload"),
+    pytest.param(
+        lambda data: MAGIC + json.dumps({"model": "m"}).encode() + b"\n" + data.split(b"\n", 2)[2],
+        id="header-missing-fields",
+    ),
+    pytest.param(
+        lambda data: data.split(b"\n", 2)[0] + b"\n" + data.split(b"\n", 2)[1] + b"\n" + b"\x00" * 200,
+        id="garbage-payload",
+    ),
     pytest.param(lambda data: b"\x00" * len(data), id="all-zeros"),
 ]
 
@@ -263,10 +268,24 @@ def test_build_from_store(store):
     rng = np.random.default_rng(5)
     vectors = unit_vectors(rng, 3, 8)
     record = DocumentRecord(
-        source="s", content_hash="h", title="T", date=None, language="en", region=None, url=None,
-        format="txt", pages=None, size_bytes=1, chunk_texts=["A.", "B.", "C."], chunk_pages=[None] * 3,
-        embed_texts=["A.", "B.", "C."], fts_bodies=["a", "b", "c"], fts_title="t", line_keys=set(),
-        vectors=vectors, model="m",
+        source="s",
+        content_hash="h",
+        title="T",
+        date=None,
+        language="en",
+        region=None,
+        url=None,
+        format="txt",
+        pages=None,
+        size_bytes=1,
+        chunk_texts=["A.", "B.", "C."],
+        chunk_pages=[None] * 3,
+        embed_texts=["A.", "B.", "C."],
+        fts_bodies=["a", "b", "c"],
+        fts_title="t",
+        line_keys=set(),
+        vectors=vectors,
+        model="m",
     )
     _, _, ids = store.save_document(record)
     index = VectorIndex.build(store, "m", 8)
@@ -316,11 +335,28 @@ def test_build_chooses_ivf_for_large_collections(store, monkeypatch):
     rng = np.random.default_rng(5)
     vectors = _clustered(rng, 400, 16)
     texts = [f"chunk {i}" for i in range(400)]
-    store.save_document(DocumentRecord(
-        source="s", content_hash="h", title="t", date=None, language="en", region=None, url=None, format="txt",
-        pages=None, size_bytes=1, chunk_texts=texts, chunk_pages=[None] * 400, embed_texts=texts,
-        fts_bodies=texts, fts_title="t", line_keys=set(), vectors=vectors, model="m",
-    ))
+    store.save_document(
+        DocumentRecord(
+            source="s",
+            content_hash="h",
+            title="t",
+            date=None,
+            language="en",
+            region=None,
+            url=None,
+            format="txt",
+            pages=None,
+            size_bytes=1,
+            chunk_texts=texts,
+            chunk_pages=[None] * 400,
+            embed_texts=texts,
+            fts_bodies=texts,
+            fts_title="t",
+            line_keys=set(),
+            vectors=vectors,
+            model="m",
+        )
+    )
     monkeypatch.setattr(vectors_module, "IVF_MIN_VECTORS", 100)
     index = VectorIndex.build(store, "m", 16)
     assert index.kind == "ivf" and index.count == 400

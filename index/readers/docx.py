@@ -51,8 +51,7 @@ def _check_docx_archive(data: bytes) -> None:
         raise ReadError("not a valid DOCX file (no word/document.xml inside)")
     total = sum(member.file_size for member in members)
     too_compressed = any(
-        member.file_size > _DOCX_RATIO_MIN_SIZE
-        and member.file_size > _DOCX_MAX_RATIO * max(member.compress_size, 1)
+        member.file_size > _DOCX_RATIO_MIN_SIZE and member.file_size > _DOCX_MAX_RATIO * max(member.compress_size, 1)
         for member in members
     )
     if len(members) > _DOCX_MAX_MEMBERS or total > _DOCX_MAX_UNPACKED or too_compressed:

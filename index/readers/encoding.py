@@ -25,9 +25,7 @@ BOMS = (  # UTF-32 first: its LE BOM starts with the UTF-16 LE BOM
 # Russian single-byte encodings in order of how common they are in the agency's archives;
 # the order breaks ties (texts without capitals decode identically in cp1251 and mac-cyrillic).
 _CYRILLIC_CANDIDATES = ("cp1251", "koi8_r", "mac_cyrillic", "cp866", "iso8859_5")
-_CYRILLIC_FAMILY = frozenset(
-    {*_CYRILLIC_CANDIDATES, "koi8_u", "cp855", "cp1125", "ptcp154", "kz1048", "mac_ukraine"}
-)
+_CYRILLIC_FAMILY = frozenset({*_CYRILLIC_CANDIDATES, "koi8_u", "cp855", "cp1125", "ptcp154", "kz1048", "mac_ukraine"})
 # How much more often than chance (1/33) each letter occurs in Russian prose, as log(33·p),
 # floored so that rare but legitimate letters (ё, ъ, ф) cost no more than a stray symbol.
 # fmt: off
@@ -208,9 +206,7 @@ def reject_binary(text: str) -> None:
     if not sample:
         return
     bad = sum(
-        1
-        for char in sample
-        if char == "\ufffd" or (unicodedata.category(char) == "Cc" and char not in "\t\n\r\f\v")
+        1 for char in sample if char == "\ufffd" or (unicodedata.category(char) == "Cc" and char not in "\t\n\r\f\v")
     )
     if bad > max(2, len(sample) // 100):
         raise ReadError("binary data, not text")

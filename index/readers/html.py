@@ -19,9 +19,7 @@ _CHARSET_RE = re.compile(
 )
 _XML_DECL_RE = re.compile(r"^\s*<\?xml[^>]*\?>", re.IGNORECASE)
 _META_CHARSET_TAG_RE = re.compile(r"<meta[^>]*charset[^>]*>", re.IGNORECASE)
-_HTML_LANG_RE = re.compile(
-    r"<html\b[^>]*?\blang\s*=\s*[\"']?([A-Za-z]{2,3}(?:[-_][A-Za-z0-9]+)*)", re.IGNORECASE
-)
+_HTML_LANG_RE = re.compile(r"<html\b[^>]*?\blang\s*=\s*[\"']?([A-Za-z]{2,3}(?:[-_][A-Za-z0-9]+)*)", re.IGNORECASE)
 
 
 def read(data: bytes) -> tuple[list[Page], dict]:
@@ -175,9 +173,7 @@ class _FallbackHTMLText(HTMLParser):
         }
     )
     CELLS = frozenset({"td", "th"})
-    IMPLICIT_CLOSE = frozenset(
-        {"p", "li", "td", "th", "dt", "dd"}
-    )  # HTML lets these close themselves
+    IMPLICIT_CLOSE = frozenset({"p", "li", "td", "th", "dt", "dd"})  # HTML lets these close themselves
     BREAKS = (
         CONTENT
         | CHROME
