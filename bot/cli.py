@@ -10,65 +10,11 @@ from pathlib import Path
 
 import click
 
+from .cli_context import Context, embed_with_progress, pass_ctx
+from .cli_log import answers, questions, review, stats
 from .messages import render_text, with_agency_reply
 from .model_status import backends_report, model_line
 from .settings import Settings, SettingsError
-
-
-class Context:
-    """Carries the settings to subcommands; the engine is opened only by commands that need it."""
-
-    def __init__(self, settings: Settings):
-        self.settings = settings
-        self._engine = None
-
-    def engine(self, quiet: bool = False):
-        if self._engine is None:
-            from index.engine import Engine
-
-            self._engine = Engine.open(self.settings.engine_config())
-            if not quiet:  # every command's first line: the model and backend in use, or how to get one
-                click.echo(model_line(self.settings, self._engine.embedder, self._engine.model_problem), err=True)
-        return self._engine
-
-    def question_log(self, engine=None):
-        """The question log in the engine's store (or the store alone, for the review commands)."""
-        from index.store import Store
-
-        from .questionlog import QuestionLog
-
-        store = engine.store if engine is not None else Store.in_dir(self.settings.data_dir)
-        return QuestionLog.open(store, self.settings.log_salt, self.settings.log_retention_days)
-
-    def escalations(self, log=None):
-        """Questions sent on to staff, beside the question log."""
-        from .escalations import Escalations
-
-        return Escalations(log or self.question_log(), self.settings.escalation_days)
-
-    def ready_engine(self, quiet: bool = False):
-        """The engine with vectors for every chunk (embeds what a new model has not seen yet)."""
-        engine = self.engine(quiet)
-        if engine.embedder is not None:
-            embed_with_progress(engine)
-        return engine
-
-
-pass_ctx = click.make_pass_decorator(Context)
-
-
-# Chunks per committed batch while the CLI embeds: a few seconds of the bundled model on 2 cores, so the
-# bar and its ETA move often and an interrupted run keeps all but the last few seconds of work.
-CLI_EMBED_BATCH = 32
-
-
-def embed_with_progress(engine) -> int:
-    """Embed the chunks that lack a vector from the current model, with a bar (and its ETA) on stderr."""
-    missing = engine.store.missing_vector_count(engine.embedder.name) if engine.embedder is not None else 0
-    if not missing:
-        return 0
-    with click.progressbar(length=missing, label="Embedding chunks", file=sys.stderr) as bar:
-        return engine.sync_vectors(progress=lambda done, total: bar.update(done - bar.pos), batch=CLI_EMBED_BATCH)
 
 
 def failure_reason(result) -> str:
@@ -565,92 +511,8 @@ def eval_command(
     click.echo(report.to_json() if as_json else format_table(report))
 
 
-@cli.command()
-@click.option("--unanswered", is_flag=True, help="Only questions the documents did not answer.")
-@click.option("--negative", is_flag=True, help="Only answers that got 👎.")
-@click.option("--escalated", is_flag=True, help="Only questions investors sent on to agency staff.")
-@click.option("--since", default=None, help="A duration (7d, 24h, 2w) or a date (2026-11-01).")
-@click.option("--limit", type=click.IntRange(1), default=None, help="At most N questions (newest first).")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "csv", "json"]),
-    default="table",
-    show_default=True,
-    help="csv is UTF-8 with BOM, so Excel shows Russian correctly.",
-)
-@pass_ctx
-def questions(
-    ctx: Context, unanswered: bool, negative: bool, escalated: bool, since: str | None, limit: int | None, fmt: str
-) -> None:
-    """The question log: what was asked and what was answered."""
-    from .review import format_questions
-
-    log = ctx.question_log()
-    if escalated:  # unanswered by the documents, all of them; 👎 is for answers, so none
-        rows = [] if negative else ctx.escalations(log).escalated_questions(since=_since(since), limit=limit)
-    else:
-        rows = log.questions(since=_since(since), unanswered=unanswered, negative=negative, limit=limit)
-    output = format_questions(rows, fmt)
-    if fmt == "csv":
-        sys.stdout.buffer.write(output.encode("utf-8"))  # keep the BOM and CRLF exactly
-    else:
-        click.echo(output)
-
-
-@cli.command()
-@click.option("--json", "as_json", is_flag=True, help="One JSON array of agency answers.")
-@pass_ctx
-def answers(ctx: Context, as_json: bool) -> None:
-    """List the agency answers: staff answers to investors' questions, kept in the knowledge base.
-
-    Remove one with `investbot remove ID`."""
-    rows = ctx.escalations().agency_answers()
-    if as_json:
-        click.echo(json.dumps([a.to_dict() for a in rows], ensure_ascii=False, indent=2))
-        return
-    if not rows:
-        click.echo("No agency answers yet: staff add them in Telegram with “Add to knowledge” after answering.")
-        return
-    for a in rows:
-        click.echo(f"{a.doc_id:>4}  {a.date or '—':<10}  {a.language}  {a.title}")
-        if a.answer:
-            click.echo(f"      {' '.join(a.answer.split())}")
-
-
-@cli.command()
-@click.option("--since", default="30d", show_default=True, help="A duration (7d, 24h, 2w) or a date (2026-11-01).")
-@pass_ctx
-def stats(ctx: Context, since: str) -> None:
-    """Questions per day, answer rate, feedback, most cited documents, and the gaps by topic."""
-    from .review import format_stats
-
-    log = ctx.question_log()
-    cutoff = _since(since)
-    topics = log.refresh_gaps(cutoff)
-    click.echo(format_stats(log.stats(cutoff), topics, f"since {cutoff[:10]}" if cutoff else "in total"))
-
-
-@cli.command()
-@click.option("--port", default=8001, show_default=True, type=click.IntRange(1, 65535))
-@pass_ctx
-def review(ctx: Context, port: int) -> None:
-    """Browse the question log in Datasette (read-only, on 127.0.0.1, canned queries only)."""
-    from .datasette_review import serve_review
-
-    log = ctx.question_log()
-    log.refresh_gaps()
-    click.echo(f"Question log review: http://127.0.0.1:{port}/ (Ctrl-C stops it)", err=True)
-    sys.exit(serve_review(log.store.path, port))
-
-
-def _since(value: str | None) -> str | None:
-    from .review import SinceError, parse_since
-
-    try:
-        return parse_since(value)
-    except SinceError as exc:
-        raise click.BadParameter(str(exc), param_hint="--since") from None
+for command in (questions, answers, stats, review):
+    cli.add_command(command)
 
 
 def main() -> None:
