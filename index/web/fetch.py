@@ -121,7 +121,7 @@ class FetchError(Exception):
     """One address that could not be fetched: `str()` is the line to show, `{url}: {reason}`.
 
     `url` is the address as given (a redirect's target is named in the reason); `status` is the HTTP status for
-    HTTP_STATUS; `setting` is left for the caller to fill (e.g. 'INVESTBOT_ALLOW_PRIVATE_URLS') and is then
+    HTTP_STATUS; `setting` is left for the caller to fill (the application's name for the setting) and is then
     named in the message, `config_field` tells which FetchConfig field that setting maps to.
     """
 
