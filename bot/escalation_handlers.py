@@ -252,6 +252,23 @@ async def _tell_staff_asked_again(context: BotContext, escalation: Escalation) -
     await asyncio.to_thread(data.escalations.record_staff_messages, escalation.id, sent)
 
 
+# The number in a staff message's title ("❓ Question for the agency #12" / "❓ Вопрос в агентство №12").
+_TITLE_NUMBER_RE = re.compile(
+    "|".join(
+        re.escape(text("staff_question_title", lang, id="\0")).replace(re.escape("\0"), r"(\d+)")
+        for lang in ("en", "ru")
+    )
+)
+
+
+def escalation_number(message_text: str) -> int | None:
+    """The escalation a staff message names in its title, if it is one."""
+    match = _TITLE_NUMBER_RE.match(message_text.strip())
+    if match is None:
+        return None
+    return int(next(g for g in match.groups() if g is not None))
+
+
 # --- staff answer by replying --------------------------------------------------------------------------
 
 
@@ -267,6 +284,11 @@ async def staff_reply(update: Update, context: BotContext) -> None:
         return
     data = context.bot_data
     escalation = await asyncio.to_thread(data.escalations.by_staff_message, message.chat.id, replied.message_id)
+    number = escalation_number(replied.text or "")
+    if escalation is None and number is not None and message.chat.id in data.settings.staff_chats:
+        # A reply faster than the message's id was recorded (it is recorded once Telegram returns it): the
+        # question's title carries its number, and only a staff chat's copy is taken at its word.
+        escalation = await asyncio.to_thread(data.escalations.get, number)
     if escalation is None:
         return
     lang = user_language(update)

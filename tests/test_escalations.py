@@ -595,3 +595,21 @@ def test_datasette_escalated_questions_page(store, tmp_path, with_agency_answer)
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+@pytest.mark.parametrize(
+    ("message_text", "number"),
+    [
+        pytest.param("❓ Question for the agency #12\nLanguage: English", 12, id="english-title"),
+        pytest.param("❓ Вопрос в агентство №7\nЯзык: русский", 7, id="russian-title"),
+        pytest.param("  ❓ Question for the agency #3", 3, id="leading-space"),
+        pytest.param("Reply to: ❓ Question for the agency #3", None, id="not-at-the-start"),
+        pytest.param("hello #3", None, id="other-message"),
+        pytest.param("", None, id="empty"),
+    ],
+)
+def test_staff_message_names_its_escalation(message_text, number):
+    """A reply that beats the recording of the staff message's id still finds its question by the title."""
+    from bot.escalation_handlers import escalation_number
+
+    assert escalation_number(message_text) == number
