@@ -99,9 +99,18 @@ def hybrid_engine(tmp_path_factory):
     return engine
 
 
-def test_hybrid_answers_the_russian_question_with_the_english_sentence(hybrid_engine):
-    """The issue's acceptance check."""
-    answer = hybrid_engine.answer("Сколько индустриальных парков в Калужской области?")
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Сколько индустриальных парков в Калужской области?",
+        "How many industrial parks does Kaluga Region have?",
+        "How many industrial parks are in Kaluga Region?",
+    ],
+    ids=["ru-acceptance", "en", "en-variant"],
+)
+def test_hybrid_answers_the_parks_question_with_its_sentence(hybrid_engine, question):
+    """The issue's acceptance check (Russian over the English article), and the English question itself."""
+    answer = hybrid_engine.answer(question)
     assert answer.mode == "hybrid" and answer.answered, answer
     assert "There are 10 industrial parks in the region" in answer.answer
 
