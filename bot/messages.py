@@ -445,3 +445,16 @@ def render_text(answer: Answer) -> str:
             lines.append(f"    {paragraph}")
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
+
+
+def ingested_text(result, lang: str) -> str:
+    """What staff are told of a document added or replaced, whether it came as a file or a link."""
+    return text(
+        "ingested",
+        lang,
+        verb=text(result.status, lang),
+        id=result.doc_id,
+        title=result.title,
+        date=result.date or text("no_date", lang),
+        chunks=result.chunks,
+    )

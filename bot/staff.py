@@ -26,7 +26,7 @@ from index.readers import SUPPORTED_FORMATS
 from . import formatting
 from .context import BotContext, BotData, reply, send_html, send_plain, send_report, show_action, user_language
 from .embedding import EmbedOutcome, EmbedRun
-from .messages import text
+from .messages import ingested_text, text
 from .questionlog import QuestionLog
 from .review import format_stats
 from .settings import TELEGRAM_DOWNLOAD_LIMIT_MB, MiB, with_limit_variable
@@ -104,15 +104,7 @@ async def document(update: Update, context: BotContext) -> None:
         reason = with_limit_variable(result.reason, result.limit)
         await reply(update, text("ingest_failed", lang, name=name, reason=reason))
         return
-    report = text(
-        "ingested",
-        lang,
-        verb=text(result.status, lang),
-        id=result.doc_id,
-        title=result.title,
-        date=result.date or text("no_date", lang),
-        chunks=result.chunks,
-    )
+    report = ingested_text(result, lang)
     if not pending:
         await reply(update, report)
         return

@@ -22,7 +22,7 @@ from index.webingest import ListingResult, WebReport, WebResult, is_address
 
 from . import investor
 from .context import BotContext, reply, send_report, show_action, user_language
-from .messages import plural, text
+from .messages import ingested_text, plural, text
 from .settings import web_failure_line
 from .staff import refuse_unless_admin
 
@@ -84,15 +84,7 @@ def _page_text(result: WebResult, lang: str) -> str:
         return text("link_failed", lang, line=web_failure_line(result))
     if result.doc_id is None:  # a duplicate of another address in the same message
         return text("link_duplicate", lang, address=result.address, reason=result.reason)
-    entry = text(
-        "ingested",
-        lang,
-        verb=text(result.status, lang),
-        id=result.doc_id,
-        title=result.title,
-        date=result.date or text("no_date", lang),
-        chunks=result.chunks,
-    )
+    entry = ingested_text(result, lang)
     return f"{entry}\n{result.url or result.address}"
 
 
