@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import ipaddress
 import itertools
 import re
 from pathlib import Path
@@ -24,9 +23,8 @@ from index.web import (
     fetch_listing,
     page_metadata,
     parse_listing,
-    safety,
 )
-from tests.webserver import Reply, SilentServer, WebServer
+from tests.webserver import Reply, SilentServer, WebServer, fake_internet
 
 LOCAL = FetchConfig(allow_private=True, timeout=10)
 
@@ -54,24 +52,8 @@ def web():
 
 @pytest.fixture
 def internet(monkeypatch, web):
-    """Public host names for the SSRF tests: `names` maps a name to its addresses (fake DNS), and connections to
-    public addresses reach the local server (fake routing); everything else resolves and connects for real."""
-    names: dict[str, list[str]] = {}
-    real_resolve, real_dial = safety.resolve, safety.dial
-
-    def resolve(host, port):
-        if host in names:
-            return [ipaddress.ip_address(address) for address in names[host]]
-        return real_resolve(host, port)
-
-    def dial(address, port, timeout):
-        if classify_address(address) is None:
-            return real_dial(ipaddress.ip_address("127.0.0.1"), web.port, timeout)
-        return real_dial(address, port, timeout)
-
-    monkeypatch.setattr(safety, "resolve", resolve)
-    monkeypatch.setattr(safety, "dial", dial)
-    return names
+    """Public host names for the SSRF tests (see tests/webserver.fake_internet)."""
+    return fake_internet(monkeypatch, web.port)
 
 
 def _fails(url: str, config: FetchConfig = LOCAL, **kwargs) -> FetchError:
@@ -81,15 +63,9 @@ def _fails(url: str, config: FetchConfig = LOCAL, **kwargs) -> FetchError:
 
 
 def _read(result, tmp_path: Path):
-    """Through the readers, as ingest will: the registry's read_data once it exists, else a file."""
-    try:
-        from index.readers import read_data
-    except ImportError:
-        from index.readers import read_document
+    """Through the readers' registry, as ingest does."""
+    from index.readers import read_data
 
-        path = tmp_path / f"page.{result.fmt}"
-        path.write_bytes(result.data)
-        return read_document(path)
     return read_data(result.data, result.fmt, result.name)
 
 

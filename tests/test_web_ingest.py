@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import ipaddress
 import json
 from pathlib import Path
 
@@ -14,10 +13,10 @@ from click.testing import CliRunner
 
 from bot.cli import cli
 from index.ingest import IngestStatus
-from index.web import FetchConfig, FetchErrorKind, ListingKind, classify_address, safety
+from index.web import FetchConfig, FetchErrorKind, ListingKind
 from index.webingest import WebReport, WebResult, is_address, normalize_address
 from tests.conftest import ADMIN_ID, KNOWLEDGE
-from tests.webserver import Reply, SilentServer, WebServer
+from tests.webserver import Reply, SilentServer, WebServer, fake_internet
 
 LOCAL = FetchConfig(allow_private=True, timeout=10)
 
@@ -375,22 +374,7 @@ def test_cli_silent_server_names_the_timeout_setting(run, monkeypatch):
 @pytest.fixture
 def internet(monkeypatch, web):
     """Public host names (fake DNS) whose connections reach the local server (fake routing), for the SSRF checks."""
-    names: dict[str, list[str]] = {}
-    real_resolve, real_dial = safety.resolve, safety.dial
-
-    def resolve(host, port):
-        if host in names:
-            return [ipaddress.ip_address(address) for address in names[host]]
-        return real_resolve(host, port)
-
-    def dial(address, port, timeout):
-        if classify_address(address) is None:
-            return real_dial(ipaddress.ip_address("127.0.0.1"), web.port, timeout)
-        return real_dial(address, port, timeout)
-
-    monkeypatch.setattr(safety, "resolve", resolve)
-    monkeypatch.setattr(safety, "dial", dial)
-    return names
+    return fake_internet(monkeypatch, web.port)
 
 
 def test_redirect_to_a_private_address_is_refused_naming_the_setting(run, web, internet, monkeypatch):

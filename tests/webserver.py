@@ -169,3 +169,29 @@ def _handler(server: WebServer) -> type[BaseHTTPRequestHandler]:
             self.wfile.write(b"0\r\n\r\n")
 
     return Handler
+
+
+def fake_internet(monkeypatch, port: int) -> dict[str, list[str]]:
+    """Public host names for the SSRF tests: the returned map sends a name to its addresses (fake DNS), and
+    connections to public addresses reach the local server on `port` (fake routing); everything else
+    resolves and connects for real, so the private-address checks still see the true addresses."""
+    import ipaddress
+
+    from index.web import classify_address, safety
+
+    names: dict[str, list[str]] = {}
+    real_resolve, real_dial = safety.resolve, safety.dial
+
+    def resolve(host, port_):
+        if host in names:
+            return [ipaddress.ip_address(address) for address in names[host]]
+        return real_resolve(host, port_)
+
+    def dial(address, port_, timeout):
+        if classify_address(address) is None:
+            return real_dial(ipaddress.ip_address("127.0.0.1"), port, timeout)
+        return real_dial(address, port_, timeout)
+
+    monkeypatch.setattr(safety, "resolve", resolve)
+    monkeypatch.setattr(safety, "dial", dial)
+    return names
