@@ -340,10 +340,11 @@ def test_stale_index_is_noticed_via_generation(ingested, second_engine):
     index = assert_index_matches_store(first)
     assert index is not old
     assert new_ids <= set(index.ids().tolist())
-    hits = {cid for cid, _ in first.search("Zorbland quantum widget foundries", k=3)}
-    assert new_ids & hits
-    ranked = first.answer_and_rank("How many quantum widget foundries does Zorbland Province operate?")[1]
-    assert ranked[0] in new_ids  # the new document's words, found through the refreshed index
+    # The refreshed index finds the new chunk by its own vector (the model's vectors are random, so a
+    # question's fused ranking proves nothing about freshness), and search still reaches it by its words.
+    ids, vectors = first.store.vectors_of(sorted(new_ids), first.embedder.name)
+    assert index.search(vectors[0], 1)[0][0] == ids[0]
+    assert new_ids & {cid for cid, _ in first.search("Zorbland quantum widget foundries", k=10)}
 
 
 def test_interleaved_writers_keep_both_indexes_right(ingested, second_engine):
