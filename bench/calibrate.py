@@ -36,11 +36,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.traps import make_traps  # noqa: E402
+from index.answering.decision import hybrid_margin  # noqa: E402
+from index.answering.scoring import Thresholds  # noqa: E402
 from index.engine import Engine, EngineConfig  # noqa: E402
 from index.evaluation import contains_gold, find_eval_dir, load_xquad  # noqa: E402
-from index.scoring import Thresholds  # noqa: E402
-from index.store import Store  # noqa: E402
-from index.text import detect_language  # noqa: E402
+from index.store.database import Store  # noqa: E402
+from index.text.tokens import detect_language  # noqa: E402
 
 MAX_FALSE_ANSWERS = 0.05  # lexical-only: at most this share of uncovered questions may get an answer
 MAX_UNCOVERED = 0.03  # hybrid: per direction, on half A (5% on one fold became 5.6-7.3% on the other)
@@ -136,9 +137,9 @@ def outcomes(engine: Engine, questions, vectors: dict[str, np.ndarray]) -> list[
             continue
         lead = ranking.candidates[0]
         language = detect_language(q.text)
-        margin, window = retriever.hybrid_margin(q.text, language, ranking, lead, bars)
-        cross = (lead.chunk.get("language") or language) != language
-        out.append(Outcome(margin, cross, window.text if window else "", lead.chunk["source"].removeprefix("xquad:")))
+        margin, window = hybrid_margin(q.text, language, ranking, lead, bars, retriever.weights)
+        cross = (lead.chunk.language or language) != language
+        out.append(Outcome(margin, cross, window.text if window else "", lead.chunk.source.removeprefix("xquad:")))
     return out
 
 

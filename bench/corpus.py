@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT))
 
 from index.evaluation import find_eval_dir, load_xquad  # noqa: E402
 from index.readers import read_document  # noqa: E402
-from index.text import split_sentences  # noqa: E402
+from index.text.tokens import split_sentences  # noqa: E402
 
 SIZES = (1_000, 10_000, 100_000)
 QUERIES_PER_LANGUAGE = 100

@@ -31,7 +31,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from index.embed import (  # noqa: E402
+from index.dense.model import (  # noqa: E402
     DEFAULT_MODEL,
     Backend,
     Embedder,

@@ -22,9 +22,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from index.embed import Embedder, Encoder
+from index.dense.cache import CachingEncoder, VectorCache
+from index.dense.model import Embedder, Encoder
 from index.engine import Engine
-from index.vector_cache import CachingEncoder, VectorCache
 
 REAL_CHUNKS = 1_100  # chunks per store that get the model's own vectors (all of the 1k corpus: 1,005 chunks)
 NOISE = 0.5  # norm of the noise added to a real vector (cosine to its source about 0.9)

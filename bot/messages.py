@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from index.answer import Answer, Passage
+from index import Answer, Passage
 
 TEXTS: dict[str, dict[str, str]] = {
     "not_found": {

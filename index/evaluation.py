@@ -30,11 +30,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .embed import Embedder
-from .engine import Engine, EngineConfig
-from .store import Store
-from .text import terms
-from .vector_cache import CachingEncoder, VectorCache, cached_embedder
+from index.dense.cache import CachingEncoder, VectorCache, cached_embedder
+from index.dense.model import Embedder
+from index.engine import Engine, EngineConfig
+from index.store.database import Store
+from index.text.tokens import terms
 
 DIRECTIONS = {"en-en": ("en", "en"), "ru-ru": ("ru", "ru"), "ru-en": ("ru", "en"), "en-ru": ("en", "ru")}
 ARROWS = {name: f"{q}→{d}" for name, (q, d) in DIRECTIONS.items()}

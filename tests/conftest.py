@@ -88,7 +88,7 @@ def data_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def store(data_dir: Path):
-    from index.store import Store
+    from index.store.database import Store
 
     s = Store.in_dir(data_dir)
     yield s
@@ -163,8 +163,8 @@ def bot_settings(data_dir: Path, botapi):
 @pytest.fixture
 def bot_app(bot_settings, store):
     """The real Application wired like `investbot serve`, over a store holding knowledge/."""
-    from bot.app import build_application
-    from bot.questionlog import QuestionLog
+    from bot.questions.log import QuestionLog
+    from bot.telegram.app import build_application
     from index.engine import Engine
 
     engine = Engine.open(bot_settings.engine_config(), store)

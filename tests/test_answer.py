@@ -12,7 +12,7 @@ import math
 
 import pytest
 
-from index.answer import (
+from index.answering.windows import (
     PassageTerms,
     QuestionProfile,
     SentenceTerms,
@@ -22,7 +22,7 @@ from index.answer import (
     sentence_hits,
     window_coverage,
 )
-from index.text import terms
+from index.text.tokens import terms
 
 
 def profile(
@@ -308,7 +308,7 @@ WINDOW_WINNER_CASES = [
 
 @pytest.mark.parametrize(("question", "passage", "weights", "expected"), WINDOW_WINNER_CASES)
 def test_best_window(question, passage, weights, expected):
-    from index.glossary import alternatives
+    from index.text.glossary import alternatives
 
     p = profile(question, weights, alternatives(terms(question)))
     analysis = analyse_passage(p, 0, PassageTerms.of(passage))

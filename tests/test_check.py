@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from bot.cli import cli
+from bot.cli.main import cli
 from tests.conftest import KNOWLEDGE
 
 
@@ -79,7 +79,7 @@ def test_check_command(data_dir, monkeypatch):
     runner.invoke(cli, ["ingest", str(KNOWLEDGE)])
     ok = runner.invoke(cli, ["check"])
     assert ok.exit_code == 0 and "Consistent: 5 documents" in ok.output
-    from index.store import Store
+    from index.store.database import Store
 
     damage_fts(Store.in_dir(data_dir))
     bad = runner.invoke(cli, ["check"])

@@ -7,8 +7,8 @@ import random
 
 import pytest
 
-from index.chunking import HARD_MAX_WORDS, MAX_WORDS, MIN_WORDS, Chunk, chunk_pages
-from index.text import split_sentences, word_count
+from index.ingest.chunking import HARD_MAX_WORDS, MAX_WORDS, MIN_WORDS, Chunk, chunk_pages
+from index.text.tokens import split_sentences, word_count
 
 # --- generated texts ---------------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from index.clean import boilerplate_candidates, clean_text, line_key
+from index.ingest.clean import boilerplate_candidates, clean_text, line_key
 
 # The seed articles sit beside the repository, in ../shared (not shipped with it).
 SEEDS = Path(__file__).resolve().parents[1].parent / "shared" / "seeds"

@@ -11,7 +11,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from bot.cli import cli
+from bot.cli.main import cli
 from tests.conftest import KNOWLEDGE, ROOT
 
 KALUGA = "How many industrial parks does Kaluga Region have?"
@@ -209,3 +209,12 @@ def _all_commands(group: click.Group, prefix: str = "investbot") -> list[str]:
 def test_every_cli_command_is_in_readme(command):
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert command in readme, f"README.md does not mention `{command}`"
+
+
+def test_readme_settings_table_is_the_settings_table():
+    from bot.settings import SETTINGS, settings_markdown
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert settings_markdown() in readme, "README.md's settings table differs from bot.settings.settings_markdown()"
+    for setting in SETTINGS:
+        assert f"`{setting.env}`" in readme

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bot.cli import cli
-from index.embed import Backend
+from bot.cli.main import cli
+from index.dense.model import Backend
 from index.engine import Engine, EngineConfig
 from tests.conftest import KNOWLEDGE
 

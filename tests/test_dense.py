@@ -9,15 +9,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index import scoring
-from index.embed import Backend, prefixes_for
+from index.answering import scoring
+from index.answering.scoring import DEFAULT_WEIGHTS
+from index.dense.faiss_index import VectorIndex
+from index.dense.model import Backend, prefixes_for
 from index.engine import Engine, EngineConfig
-from index.scoring import DEFAULT_WEIGHTS, reciprocal_rank_fusion
-from index.store import Store
-from index.vectors import VectorIndex
+from index.store.database import Store
 from tests.conftest import KNOWLEDGE
 
-RRF_K = DEFAULT_WEIGHTS.rrf_k
 CANDIDATES = DEFAULT_WEIGHTS.candidates
 KALUGA_QUESTION = "How many industrial parks does Kaluga Region have?"
 NEW_FACT = "Zorbland Province operates 77 quantum widget foundries near the Vexholm river."
@@ -201,41 +200,6 @@ def test_the_file_time_limit_does_not_count_the_model(data_dir, store, tiny_mode
     result = engine.ingest([path]).results[0]
     assert result.status == "added", result.reason
     assert store.chunks_without_vectors(engine.embedder.name) == []
-
-
-# --- fusion --------------------------------------------------------------------------------------
-
-
-def _rrf(rank: int) -> float:
-    return 1.0 / (RRF_K + rank + 1)
-
-
-RRF_CASES = [
-    pytest.param([], [], id="no-rankings"),
-    pytest.param([[]], [], id="one-empty-ranking"),
-    pytest.param([[7, 3, 9]], [(7, _rrf(0)), (3, _rrf(1)), (9, _rrf(2))], id="single-ranking"),
-    pytest.param([[1, 2], [1, 2]], [(1, 2 * _rrf(0)), (2, 2 * _rrf(1))], id="agreeing"),
-    pytest.param([[1, 2], [2, 1]], [(1, _rrf(0) + _rrf(1)), (2, _rrf(0) + _rrf(1))], id="swapped-tie"),
-    pytest.param([[1, 2, 3], [3]], [(3, _rrf(2) + _rrf(0)), (1, _rrf(0)), (2, _rrf(1))], id="both-beat-one"),
-    pytest.param([[5], [6]], [(5, _rrf(0)), (6, _rrf(0))], id="disjoint-tie-keeps-first"),
-    pytest.param(
-        [[10, 11, 12, 13], [13, 20]],
-        [(13, _rrf(3) + _rrf(0)), (10, _rrf(0)), (11, _rrf(1)), (20, _rrf(1)), (12, _rrf(2))],
-        id="dense-only-id-mixed-in",
-    ),
-]
-
-
-@pytest.mark.parametrize(("rankings", "expected"), RRF_CASES)
-def test_reciprocal_rank_fusion_table(rankings, expected):
-    got = reciprocal_rank_fusion(rankings)
-    assert [cid for cid, _ in got] == [cid for cid, _ in expected]
-    assert [s for _, s in got] == pytest.approx([s for _, s in expected])
-
-
-def test_reciprocal_rank_fusion_k():
-    assert reciprocal_rank_fusion([[1]], k=0) == [(1, 1.0)]
-    assert reciprocal_rank_fusion([[1, 2]], k=1) == [(1, 0.5), (2, pytest.approx(1 / 3))]
 
 
 @pytest.mark.parametrize(
@@ -476,7 +440,7 @@ def test_unloadable_model_falls_back_to_lexical_fast(model_name, tmp_path, monke
 
 
 def test_cache_check_finds_a_cached_model(tmp_path, monkeypatch):
-    from index.embed import _in_cache
+    from index.dense.model import _in_cache
 
     for var in ("HF_HOME", "HF_HUB_CACHE", "SENTENCE_TRANSFORMERS_HOME"):
         monkeypatch.delenv(var, raising=False)

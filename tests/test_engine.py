@@ -118,7 +118,7 @@ def test_lines_repeated_across_documents_are_dropped(lexical_engine, tmp_path):
 
 
 def test_an_unexpected_failure_in_one_file_does_not_stop_the_others(lexical_engine, tmp_path, monkeypatch):
-    import index.ingest as ingest_module
+    import index.ingest.files as ingest_module
 
     (tmp_path / "a.txt").write_text("Kaluga Region welcomes investors in its parks.", encoding="utf-8")
     (tmp_path / "b.txt").write_text("Ryazan Region supports import substitution centres.", encoding="utf-8")

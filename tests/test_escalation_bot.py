@@ -123,8 +123,8 @@ def test_the_whole_loop(botapi, bot_app):
 
 
 def test_staff_group_and_a_non_admin_reply_delivers_nothing(botapi, bot_settings, store):
-    from bot.app import build_application
-    from bot.questionlog import QuestionLog
+    from bot.questions.log import QuestionLog
+    from bot.telegram.app import build_application
     from index.engine import Engine
     from tests.conftest import KNOWLEDGE
 
@@ -194,10 +194,10 @@ def test_two_investors_with_the_same_question_both_answered(botapi, bot_app):
 
 
 def test_a_restart_while_waiting_still_delivers(botapi, bot_app, bot_settings, data_dir):
-    from bot.app import build_application
-    from bot.questionlog import QuestionLog
+    from bot.questions.log import QuestionLog
+    from bot.telegram.app import build_application
     from index.engine import Engine
-    from index.store import Store
+    from index.store.database import Store
 
     async def before_restart():
         async with running(bot_app):
@@ -229,7 +229,7 @@ def test_a_restart_while_waiting_still_delivers(botapi, bot_app, bot_settings, d
 
 
 def test_expiry_tells_the_investor_and_deletes_the_chat_id(botapi, bot_app):
-    from bot.escalation_handlers import expire_job
+    from bot.telegram.escalations import expire_job
 
     store = bot_app.bot_data.engine.store
 
@@ -285,8 +285,8 @@ def test_three_questions_waiting_at_most(botapi, bot_app):
 
 
 def test_russian_wording_on_both_sides(botapi, bot_settings, store):
-    from bot.app import build_application
-    from bot.questionlog import QuestionLog
+    from bot.questions.log import QuestionLog
+    from bot.telegram.app import build_application
     from index.engine import Engine
     from tests.conftest import KNOWLEDGE
 

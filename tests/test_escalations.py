@@ -14,18 +14,8 @@ import urllib.request
 import pytest
 from click.testing import CliRunner
 
-from bot.escalation_handlers import (
-    ADD_KNOWLEDGE_DATA,
-    ASK_AGENCY_DATA,
-    add_knowledge_data,
-    answers_text,
-    ask_agency_data,
-    delivery_text,
-    investor_answer_blocks,
-    local_time,
-    staff_question_blocks,
-)
-from bot.escalations import (
+from bot.messages import agency_reply, render_text, with_agency_reply
+from bot.questions.escalations import (
     EscalateOutcome,
     Escalations,
     KnowledgeOutcome,
@@ -36,13 +26,23 @@ from bot.escalations import (
     agency_title,
     question_key,
 )
-from bot.formatting import TELEGRAM_LIMIT, pack, passage_blocks
-from bot.messages import agency_reply, render_text, with_agency_reply
-from bot.questionlog import QuestionLog
+from bot.questions.log import QuestionLog
 from bot.settings import Settings, SettingsError
-from index.answer import Answer, Passage
+from bot.telegram.escalations import (
+    ADD_KNOWLEDGE_DATA,
+    ASK_AGENCY_DATA,
+    add_knowledge_data,
+    answers_text,
+    ask_agency_data,
+    delivery_text,
+    investor_answer_blocks,
+    local_time,
+    staff_question_blocks,
+)
+from bot.telegram.formatting import TELEGRAM_LIMIT, pack, passage_blocks
 from index.engine import Engine, EngineConfig
-from index.store import Store
+from index.results import Answer, Passage
+from index.store.database import Store
 from tests.conftest import KNOWLEDGE
 
 NOW = dt.datetime(2026, 11, 29, 12, 0, tzinfo=dt.UTC)
@@ -462,7 +462,7 @@ def test_investor_answer_quotes_the_question_and_keeps_staff_text(language, titl
 
 
 def test_digest_lists_waiting_questions(log, escalations):
-    from bot.jobs import digest_text
+    from bot.telegram.jobs import digest_text
 
     _escalation(escalations, log, "What is the electricity tariff?")
     english = digest_text(log, "en", now=NOW, pending=escalations.waiting())
@@ -523,7 +523,7 @@ def with_agency_answer(engine, log, escalations):
 
 
 def test_cli_answers_and_escalated_questions(data_dir, monkeypatch, with_agency_answer):
-    from bot.cli import cli
+    from bot.cli.main import cli
 
     monkeypatch.setenv("INVESTBOT_DATA_DIR", str(data_dir))
     monkeypatch.setenv("INVESTBOT_MODEL", "none")
@@ -565,7 +565,7 @@ def _get(url: str) -> tuple[int, bytes]:
 
 
 def test_datasette_escalated_questions_page(store, tmp_path, with_agency_answer):
-    from bot.datasette_review import QUERIES, start_review
+    from bot.questions.datasette import QUERIES, start_review
 
     port = _free_port()
     process = start_review(store.path, port, tmp_path)
@@ -610,6 +610,6 @@ def test_datasette_escalated_questions_page(store, tmp_path, with_agency_answer)
 )
 def test_staff_message_names_its_escalation(message_text, number):
     """A reply that beats the recording of the staff message's id still finds its question by the title."""
-    from bot.escalation_handlers import escalation_number
+    from bot.telegram.escalations import escalation_number
 
     assert escalation_number(message_text) == number

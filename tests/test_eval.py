@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from bot.cli import cli
-from index.embed import Backend, Embedder
+from bot.cli.main import cli
+from index.dense.cache import VectorCache, cache_file, cached_embedder
+from index.dense.model import Backend, Embedder
 from index.engine import Engine, EngineConfig
 from index.evaluation import Question, golds_in, ranked_docs, recall_figures
-from index.store import Store
-from index.vector_cache import VectorCache, cache_file, cached_embedder
+from index.store.database import Store
 from tests.conftest import EVAL_DIR
 
 # --- the CLI, end to end --------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bot.cli import cli
+from bot.cli.main import cli
 
 GOOD = "Kaluga Region offers investors {n} industrial parks with roads, gas and power."
 
@@ -103,7 +103,7 @@ def test_hostile_folder(tmp_path, monkeypatch):
 
 def test_a_hanging_parse_is_cut_off(tmp_path, monkeypatch):
     """A file whose parse never ends gets the time-limit error; the next file is still ingested."""
-    import index.ingest as ingest_module
+    import index.ingest.files as ingest_module
 
     folder = tmp_path / "docs"
     folder.mkdir()
@@ -140,7 +140,7 @@ def test_a_hanging_parse_is_cut_off(tmp_path, monkeypatch):
     ids=["dot-dot", "backslashes", "absolute"],
 )
 def test_uploaded_names_never_reach_the_file_system(name):
-    from bot.staff import safe_file_name, upload_path
+    from bot.telegram.staff import safe_file_name, upload_path
 
     clean = safe_file_name(name)
     assert "/" not in clean and "\\" not in clean and not clean.startswith(".")

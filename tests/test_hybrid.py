@@ -8,11 +8,11 @@ import math
 import numpy as np
 import pytest
 
-from index import scoring
-from index.answer import PassageTerms, QuestionProfile, passage_sentences, short_windows, window_by_meaning
-from index.scoring import Thresholds
-from index.specific import TermKind, missing_by_kind, specific_terms, term_present
-from index.store import DocumentRecord, Store
+from index.answering import scoring
+from index.answering.scoring import Thresholds
+from index.answering.windows import PassageTerms, QuestionProfile, passage_sentences, short_windows, window_by_meaning
+from index.store.database import DocumentRecord, Store
+from index.text.specific import TermKind, missing_by_kind, specific_terms, term_present
 from tests.conftest import KNOWLEDGE
 
 NAN = math.nan
@@ -125,7 +125,7 @@ PASSAGE = "Amberport lies on the coast. The port has 7 terminals. Rail links rea
 
 
 def profile(question: str) -> QuestionProfile:
-    from index.text import stem_word, words
+    from index.text.tokens import stem_word, words
 
     stems = {stem_word(w): 1.0 for w in words(question) if len(w) > 3}
     return QuestionProfile.build(question, stems)
@@ -333,11 +333,13 @@ def test_sentence_vectors_cascade_with_their_chunk(store: Store):
 
 
 def test_sentence_migration_is_appended(store: Store):
-    from index.store import MIGRATIONS
+    import sqlite_utils
 
-    names = [name for name, _ in MIGRATIONS.steps]
+    from index.store.database import MIGRATIONS
+
+    names = [m.name for m in MIGRATIONS.pending(sqlite_utils.Database(memory=True))]
     assert names[-1] == "sentence vectors" and names.index("documents") == 0
-    assert "sentence vectors" in MIGRATIONS.applied(store.db)
+    assert "sentence vectors" in [m.name for m in MIGRATIONS.applied(store.db)]
 
 
 # --- with a model: embedding sentences, resumably ---------------------------------------------------------

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from index.clean import clean_text
-from index.metadata import extract_title, find_date, parse_date
+from index.ingest.clean import clean_text
+from index.ingest.metadata import extract_title, find_date, parse_date
 
 # The seed articles sit beside the repository, in ../shared (not shipped with it).
 SEEDS = Path(__file__).resolve().parents[1].parent / "shared" / "seeds"

@@ -87,7 +87,7 @@ HYBRID_FLOORS = {  # lang -> (right fact among answerable, at least; traps answe
 @pytest.fixture(scope="session")
 def hybrid_engine(tmp_path_factory):
     """knowledge/ ingested with the bundled model: chunk and sentence vectors (about 10 s of model time)."""
-    from index.embed import Backend
+    from index.dense.model import Backend
     from index.engine import Engine, EngineConfig
 
     folder = tmp_path_factory.mktemp("knowledge-hybrid")

@@ -15,12 +15,12 @@ import urllib.request
 import pytest
 from click.testing import CliRunner
 
-from bot.cli import cli
-from bot.datasette_review import QUERIES, start_review
-from bot.gaps import group_questions
-from bot.questionlog import QuestionLog
-from bot.review import SinceError, format_questions, format_stats, parse_since
-from index.answer import Answer
+from bot.cli.main import cli
+from bot.questions.datasette import QUERIES, start_review
+from bot.questions.gaps import group_questions
+from bot.questions.log import QuestionLog
+from bot.questions.review import SinceError, format_questions, format_stats, parse_since
+from index.results import Answer
 from tests.conftest import ADMIN_ID, KNOWLEDGE, TOKEN
 
 NOW = dt.datetime(2026, 11, 22, 12, 0, tzinfo=dt.UTC)
@@ -296,7 +296,7 @@ def test_datasette_review_pages(logged, tmp_path):
 
 
 def test_review_command_reports_where(cli_env, monkeypatch):
-    import bot.datasette_review as review_module
+    import bot.questions.datasette as review_module
 
     seen = {}
     monkeypatch.setattr(review_module, "serve_review", lambda path, port: seen.update(path=path, port=port) or 0)
@@ -334,7 +334,7 @@ def test_admin_stats_unanswered_and_refusals(botapi, bot_app):
 
 
 def test_daily_digest_goes_to_admins(botapi, bot_app):
-    from bot.jobs import send_digest
+    from bot.telegram.jobs import send_digest
     from tests.test_bot import running
 
     questions = bot_app.bot_data.questions
@@ -403,7 +403,7 @@ def test_raw_telegram_ids_never_stored(botapi, bot_app):
     ids=["english", "russian"],
 )
 def test_digest_text(log, language, expected):
-    from bot.jobs import digest_text
+    from bot.telegram.jobs import digest_text
 
     _log(log, "What is the electricity tariff?", False)
     _log(log, "Какие тарифы на электроэнергию?", False)
@@ -417,7 +417,7 @@ def test_digest_text(log, language, expected):
 
 def test_digest_job_applies_retention(botapi, bot_app):
     """The digest job purges expired questions (in a worker thread) before it reports."""
-    from bot.jobs import send_digest
+    from bot.telegram.jobs import send_digest
     from tests.test_bot import running
 
     questions = bot_app.bot_data.questions

@@ -1,4 +1,5 @@
-"""index/scoring.py: the re-ranking score, the confidence and the answer decision, on hand-made candidates."""
+"""index/answering/scoring.py and decision.py: the re-ranking score, the confidence and the lexical answer
+decision, on hand-made candidates."""
 
 from __future__ import annotations
 
@@ -6,18 +7,16 @@ from dataclasses import FrozenInstanceError, replace
 
 import pytest
 
-from index.answer import PassageAnalysis, Window
-from index.scoring import (
+from index.answering.decision import Candidate, confidence, decide_lexical, relevant
+from index.answering.scoring import (
     DEFAULT_DENSE_THRESHOLD,
     DEFAULT_MIN_COVERAGE,
     DEFAULT_WEIGHTS,
-    Candidate,
     Thresholds,
-    confidence,
-    decide,
-    relevant,
     rerank_score,
 )
+from index.answering.windows import PassageAnalysis, PassageTerms, Window
+from index.results import Chunk
 
 BARS = Thresholds(min_coverage=0.5)
 
@@ -28,7 +27,10 @@ def analysis(cover: float, own: float | None, score: float = 0.0) -> PassageAnal
 
 
 def candidate(cid: int, cover: float, own: float | None, dense: float = 0.0) -> Candidate:
-    return Candidate(cid, {"id": cid}, analysis(cover, own), dense, score=0.0)
+    chunk = Chunk(
+        cid, doc_id=cid, position=0, page=None, text="", title="", date=None, source="", url=None, language=None
+    )
+    return Candidate(chunk, PassageTerms.of(""), analysis(cover, own), dense, score=0.0)
 
 
 @pytest.mark.parametrize(
@@ -73,14 +75,14 @@ NO_WINDOW = candidate(4, 0.9, None)
     ],
 )
 def test_decide(ranked, k, expected):
-    assert [c.chunk_id for c in decide(ranked, k, BARS)] == expected
+    assert [c.chunk_id for c in decide_lexical(ranked, k, BARS).chosen] == expected
 
 
 def test_rerank_score_adds_its_parts():
     weights = replace(DEFAULT_WEIGHTS, window_weight=3.0, rank_prior=0.5)
-    got = rerank_score(analysis(0.4, 0.3, score=0.2), rank=1, dense=0.25, weights=weights)
+    got = rerank_score(0.4, 0.2, rank=1, dense=0.25, weights=weights)
     assert got == pytest.approx(0.4 + 3.0 * 0.2 + 0.5 / 2 + 0.25)
-    assert rerank_score(analysis(0.4, None), rank=0, dense=0.0, weights=weights) == pytest.approx(0.4 + 0.5)
+    assert rerank_score(0.4, 0.0, rank=0, dense=0.0, weights=weights) == pytest.approx(0.4 + 0.5)
 
 
 def test_engine_defaults_come_from_scoring_and_weights_are_frozen(tmp_path):
@@ -90,4 +92,4 @@ def test_engine_defaults_come_from_scoring_and_weights_are_frozen(tmp_path):
     assert (config.min_coverage, config.dense_threshold) == (DEFAULT_MIN_COVERAGE, DEFAULT_DENSE_THRESHOLD)
     assert config.weights is DEFAULT_WEIGHTS
     with pytest.raises(FrozenInstanceError):
-        DEFAULT_WEIGHTS.rrf_k = 1  # type: ignore[misc]
+        DEFAULT_WEIGHTS.candidates = 1  # type: ignore[misc]

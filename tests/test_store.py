@@ -9,11 +9,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import sqlite_utils
+from sqlite_utils.migrations import Migrations
 
-from index import store as store_module
-from index.migrations import MigrationSet
-from index.store import MIGRATIONS, DocumentRecord, Store
-from index.text import terms
+from index.store import database as store_module
+from index.store.database import MIGRATIONS, DocumentRecord, Store
+from index.store.migrations import LEGACY_TABLE, applied_names
+from index.text.tokens import terms
 
 # --- helpers -----------------------------------------------------------------------------------
 
@@ -91,12 +93,12 @@ def assert_no_orphans(store: Store) -> None:
 
 def test_migrations_are_recorded_and_idempotent(data_dir):
     first = Store.in_dir(data_dir)
-    assert first.schema_version == len(MIGRATIONS.steps)
+    assert first.schema_version == len(registered(MIGRATIONS))
     first.close()
     second = Store.in_dir(data_dir)  # would raise "table already exists" if a migration re-ran
     try:
-        assert second.schema_version == len(MIGRATIONS.steps)
-        assert MIGRATIONS.applied(second.db) == [name for name, _ in MIGRATIONS.steps]
+        assert second.schema_version == len(registered(MIGRATIONS))
+        assert applied_names(second.db, MIGRATIONS) == registered(MIGRATIONS)
         assert second.migrate() == []
         tables = {r[0] for r in second.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         assert {"documents", "chunks", "vectors", "chunks_fts", "doc_lines", "meta"} <= tables
@@ -105,8 +107,17 @@ def test_migrations_are_recorded_and_idempotent(data_dir):
         second.close()
 
 
-def with_extra_step(name: str, fn) -> MigrationSet:
-    return MigrationSet(MIGRATIONS.name, [*MIGRATIONS.steps, (name, fn)])
+def registered(migrations: Migrations) -> list[str]:
+    """Every migration of a set, in order: all of them are pending on an empty database."""
+    return [m.name for m in migrations.pending(sqlite_utils.Database(memory=True))]
+
+
+def with_extra_step(name: str, fn) -> Migrations:
+    extended = Migrations(MIGRATIONS.name)
+    for migration in MIGRATIONS.pending(sqlite_utils.Database(memory=True)):
+        extended(name=migration.name)(migration.fn)
+    extended(name=name)(fn)
+    return extended
 
 
 def test_appended_migration_runs_exactly_once(data_dir, monkeypatch):
@@ -120,7 +131,7 @@ def test_appended_migration_runs_exactly_once(data_dir, monkeypatch):
     monkeypatch.setattr(store_module, "MIGRATIONS", with_extra_step("extra", migration_extra))
     for _ in range(2):
         s = Store.in_dir(data_dir)
-        assert s.schema_version == len(MIGRATIONS.steps) + 1
+        assert s.schema_version == len(registered(MIGRATIONS)) + 1
         s.close()
     assert calls == [1]
 
@@ -138,7 +149,7 @@ def test_failing_migration_rolls_back(data_dir, monkeypatch):
     monkeypatch.undo()
     s = Store.in_dir(data_dir)
     try:
-        assert s.schema_version == len(MIGRATIONS.steps)
+        assert s.schema_version == len(registered(MIGRATIONS))
         assert s.db.execute("SELECT name FROM sqlite_master WHERE name = 'half_done'").fetchone() is None
     finally:
         s.close()
@@ -153,7 +164,7 @@ def test_store_made_by_v0_1_upgrades_in_place(data_dir):
     assert before["chunks"] > 0
     s = Store.in_dir(data_dir)
     try:
-        assert MIGRATIONS.applied(s.db) == [name for name, _ in MIGRATIONS.steps]
+        assert applied_names(s.db, MIGRATIONS) == registered(MIGRATIONS)
         after = {t: count(s, f"SELECT COUNT(*) FROM {t}") for t in ("documents", "chunks", "vectors")}
         assert after == before
         assert s.check() == {name: [] for name in s.check()}
@@ -164,9 +175,9 @@ def test_store_made_by_v0_1_upgrades_in_place(data_dir):
 
 
 def test_apply_migrations_runs_another_owners_set_in_the_same_file(store):
-    other = MigrationSet("other_owner")
+    other = Migrations("other_owner")
 
-    @other("notes")
+    @other(name="notes")
     def notes(db):
         db.execute("CREATE TABLE IF NOT EXISTS notes (x INTEGER)")
 
@@ -175,7 +186,33 @@ def test_apply_migrations_runs_another_owners_set_in_the_same_file(store):
     with store.transaction():
         store.db.execute("INSERT INTO notes VALUES (1)")
     assert count(store, "SELECT COUNT(*) FROM notes") == 1
-    assert store.schema_version == len(MIGRATIONS.steps)
+    assert store.schema_version == len(registered(MIGRATIONS))
+
+
+def test_store_made_by_v0_2_keeps_its_migration_history(data_dir):
+    """Up to v0.2 the sets were recorded in a hand-written `_migrations` table: its records move to sqlite-utils'
+    table, nothing runs again (a re-run CREATE without IF NOT EXISTS would fail) and no row is lost."""
+    Store.in_dir(data_dir).close()
+    db = sqlite_utils.Database(data_dir / "investbot.db")
+    rows = db.execute("SELECT migration_set, name, applied_at FROM _sqlite_migrations ORDER BY id").fetchall()
+    db.execute("DROP TABLE _sqlite_migrations")
+    db.execute(
+        f"CREATE TABLE {LEGACY_TABLE} (id INTEGER PRIMARY KEY AUTOINCREMENT, migration_set TEXT NOT NULL, "
+        "name TEXT NOT NULL, applied_at TEXT NOT NULL, UNIQUE (migration_set, name))"
+    )
+    db.conn.executemany(f"INSERT INTO {LEGACY_TABLE} (migration_set, name, applied_at) VALUES (?, ?, ?)", rows)
+    db.execute("CREATE TABLE marker (x INTEGER)")
+    db.execute("INSERT INTO meta (key, value) VALUES ('kept', 'yes')")
+    db.conn.commit()
+    db.close()
+    s = Store.in_dir(data_dir)
+    try:
+        assert s.migrate() == []
+        assert applied_names(s.db, MIGRATIONS) == registered(MIGRATIONS)
+        assert s.get_meta("kept") == "yes"
+        assert s.db.execute(f"SELECT name FROM sqlite_master WHERE name = '{LEGACY_TABLE}'").fetchone() is None
+    finally:
+        s.close()
 
 
 def test_wal_mode_and_foreign_keys(store):

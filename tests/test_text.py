@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from index.text import (
+from index.text.tokens import (
     STOPWORDS,
     detect_language,
     normalize,

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from index.vectors import INDEX_FILENAME, MAGIC, VectorIndex
+from index.dense.faiss_index import INDEX_FILENAME, MAGIC, VectorIndex
 
 
 def unit_vectors(rng: np.random.Generator, n: int, dim: int) -> np.ndarray:
@@ -192,7 +192,7 @@ def test_failed_save_keeps_the_old_file_and_no_temp_file(saved, monkeypatch):
     def failing_fsync(fd):
         raise OSError("disk full")
 
-    monkeypatch.setattr("index.vectors.os.fsync", failing_fsync)
+    monkeypatch.setattr("index.dense.faiss_index.os.fsync", failing_fsync)
     with pytest.raises(OSError, match="disk full"):
         index.save(path, generation=99)
     monkeypatch.undo()
@@ -263,7 +263,7 @@ def test_load_corrupt_file_is_none(saved, corrupt):
 
 
 def test_build_from_store(store):
-    from index.store import DocumentRecord
+    from index.store.database import DocumentRecord
 
     rng = np.random.default_rng(5)
     vectors = unit_vectors(rng, 3, 8)
@@ -302,7 +302,7 @@ def _clustered(rng: np.random.Generator, n: int, dim: int, centers: int = 50) ->
 
 
 def test_ivf_recall_against_brute_force(tmp_path):
-    from index.vectors import choose_kind
+    from index.dense.faiss_index import choose_kind
 
     rng = np.random.default_rng(3)
     n, dim = 6000, 32
@@ -329,8 +329,8 @@ def test_ivf_recall_against_brute_force(tmp_path):
 
 
 def test_build_chooses_ivf_for_large_collections(store, monkeypatch):
-    import index.vectors as vectors_module
-    from index.store import DocumentRecord
+    import index.dense.faiss_index as vectors_module
+    from index.store.database import DocumentRecord
 
     rng = np.random.default_rng(5)
     vectors = _clustered(rng, 400, 16)

@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bot.cli import cli
-from index.ingest import IngestStatus
+from bot.cli.main import cli
+from index.ingest.addresses import is_address, normalize_address
+from index.ingest.files import IngestStatus
+from index.ingest.web import WebReport, WebResult
 from index.web import FetchConfig, FetchErrorKind, ListingKind
-from index.webingest import WebReport, WebResult, is_address, normalize_address
 from tests.conftest import ADMIN_ID, KNOWLEDGE
 from tests.webserver import Reply, SilentServer, WebServer, fake_internet
 
@@ -465,7 +466,7 @@ def test_web_settings_make_the_fetch_config():
 
 
 def test_refresh_report_is_silent_when_nothing_changed():
-    from bot.jobs import refresh_text
+    from bot.telegram.jobs import refresh_text
 
     quiet = WebReport([WebResult("https://a.example/", IngestStatus.UNCHANGED)])
     assert refresh_text(quiet, "en") is None
@@ -486,8 +487,8 @@ def test_refresh_report_is_silent_when_nothing_changed():
 @pytest.fixture
 def web_bot(bot_settings, store):
     """The real Application, as `investbot serve` builds it, over knowledge/, fetching from 127.0.0.1."""
-    from bot.app import build_application
-    from bot.questionlog import QuestionLog
+    from bot.questions.log import QuestionLog
+    from bot.telegram.app import build_application
     from index.engine import Engine
 
     settings = bot_settings.with_(allow_private_urls=True, fetch_timeout_s=10)

@@ -12,8 +12,8 @@ import importlib
 from collections.abc import Callable
 from pathlib import Path
 
-from .common import META_KEYS, FileTooLarge, MiB, Page, ParsedDocument, ReadError
-from .encoding import decode_bytes
+from index.readers.common import META_KEYS, FileTooLarge, MiB, Page, ParsedDocument, ReadError
+from index.readers.encoding import decode_bytes
 
 __all__ = [
     "FORMATS",

@@ -10,7 +10,7 @@ from docx.oxml.ns import qn
 from docx.table import Table
 from docx.text.paragraph import Paragraph
 
-from .common import MiB, Page, ReadError, is_junk_title, language_code, single_page
+from index.readers.common import MiB, Page, ReadError, is_junk_title, language_code, single_page
 
 # A .docx is a zip of XML; real ones unpack to a few MB. Beyond these, it is an attack or junk.
 _DOCX_MAX_UNPACKED = 200 * MiB

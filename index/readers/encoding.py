@@ -12,7 +12,7 @@ import unicodedata
 
 import charset_normalizer
 
-from .common import ReadError
+from index.readers.common import ReadError
 
 BOMS = (  # UTF-32 first: its LE BOM starts with the UTF-16 LE BOM
     (codecs.BOM_UTF32_LE, "utf-32-le"),

@@ -9,8 +9,8 @@ import codecs
 import re
 from html.parser import HTMLParser
 
-from .common import TABLE_RULE_RE, Page, language_code, single_page, table_row
-from .encoding import BOMS, decode_bytes, reject_binary
+from index.readers.common import TABLE_RULE_RE, Page, language_code, single_page, table_row
+from index.readers.encoding import BOMS, decode_bytes, reject_binary
 
 _CHARSET_RE = re.compile(
     rb"""<meta[^>]*?charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)"""

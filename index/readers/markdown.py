@@ -7,7 +7,7 @@ import re
 
 import yaml
 
-from .common import (
+from index.readers.common import (
     TABLE_RULE_RE,
     Page,
     ReadError,
@@ -15,7 +15,7 @@ from .common import (
     single_page,
     table_row,
 )
-from .encoding import decode_bytes
+from index.readers.encoding import decode_bytes
 
 _FRONT_MATTER_END = re.compile(r"^(?:---|\.\.\.)[ \t]*$", re.MULTILINE)
 _FENCE_RE = re.compile(r"^\s*(```|~~~)")

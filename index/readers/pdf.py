@@ -8,7 +8,7 @@ import re
 import pypdf
 from pypdf.errors import DependencyError
 
-from .common import Page, ReadError, is_junk_title
+from index.readers.common import Page, ReadError, is_junk_title
 
 _HYPHEN_BREAK_RE = re.compile(r"(\w)[-\u00ad]\n[ \t]*(?=[a-zа-яё])")
 

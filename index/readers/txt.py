@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from .common import Page, single_page
-from .encoding import decode_bytes
+from index.readers.common import Page, single_page
+from index.readers.encoding import decode_bytes
 
 
 def read(data: bytes) -> tuple[list[Page], dict]:

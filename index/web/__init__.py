@@ -9,8 +9,16 @@ The public API, for ingest and refresh:
 - `classify_address(ip)`: why an address counts as private (None when public).
 """
 
-from .feeds import ListedPage, Listing, ListingKind, ParsedListing, expand_listing, fetch_listing, parse_listing
-from .fetch import (
+from index.web.feeds import (
+    ListedPage,
+    Listing,
+    ListingKind,
+    ParsedListing,
+    expand_listing,
+    fetch_listing,
+    parse_listing,
+)
+from index.web.fetch import (
     DOCUMENT_FORMATS,
     LISTING,
     FetchConfig,
@@ -21,8 +29,8 @@ from .fetch import (
     decide_format,
     fetch,
 )
-from .pagemeta import page_metadata
-from .safety import AddressClass, classify_address
+from index.web.pagemeta import page_metadata
+from index.web.safety import AddressClass, classify_address
 
 __all__ = [
     "DOCUMENT_FORMATS",

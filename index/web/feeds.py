@@ -15,8 +15,8 @@ from urllib.parse import urldefrag, urljoin
 
 from lxml import etree
 
-from ..metadata import parse_date
-from .fetch import FetchConfig, FetchError, FetchErrorKind, FetchResult, fetch
+from index.ingest.metadata import parse_date
+from index.web.fetch import FetchConfig, FetchError, FetchErrorKind, FetchResult, fetch
 
 
 class ListingKind(enum.Enum):

@@ -22,8 +22,8 @@ from urllib.parse import unquote
 import httpcore
 import httpx
 
-from .pagemeta import page_metadata
-from .safety import AddressRefused, Deadline, GuardedBackend, Unresolvable
+from index.web.pagemeta import page_metadata
+from index.web.safety import AddressRefused, Deadline, GuardedBackend, Unresolvable
 
 _MiB = 1024 * 1024
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 
-from ..metadata import parse_date
+from index.ingest.metadata import parse_date
 
 # Declarations of when a page was published, most specific first (<meta property|name|itemprop=... content=...>).
 _DATE_META = (

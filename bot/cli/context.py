@@ -1,0 +1,66 @@
+"""What every `investbot` subcommand shares: the settings, the engine opened on demand (its first line
+naming the model), the question log, and embedding with a progress bar."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from bot.cli.model_status import model_line
+from bot.settings import Settings
+
+
+class Context:
+    """Carries the settings to subcommands; the engine is opened only by commands that need it."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self._engine = None
+
+    def engine(self, quiet: bool = False):
+        if self._engine is None:
+            from index import Engine
+
+            self._engine = Engine.open(self.settings.engine_config())
+            if not quiet:  # every command's first line: the model and backend in use, or how to get one
+                click.echo(model_line(self.settings, self._engine.embedder, self._engine.model_problem), err=True)
+        return self._engine
+
+    def question_log(self, engine=None):
+        """The question log in the engine's store (or the store alone, for the review commands)."""
+        from bot.questions.log import QuestionLog
+        from index import Store
+
+        store = engine.store if engine is not None else Store.in_dir(self.settings.data_dir)
+        return QuestionLog.open(store, self.settings.log_salt, self.settings.log_retention_days)
+
+    def escalations(self, log=None):
+        """Questions sent on to staff, beside the question log."""
+        from bot.questions.escalations import Escalations
+
+        return Escalations(log or self.question_log(), self.settings.escalation_days)
+
+    def ready_engine(self, quiet: bool = False):
+        """The engine with vectors for every chunk (embeds what a new model has not seen yet)."""
+        engine = self.engine(quiet)
+        if engine.embedder is not None:
+            embed_with_progress(engine)
+        return engine
+
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+# Chunks per committed batch while the CLI embeds: a few seconds of the bundled model on 2 cores, so the
+# bar and its ETA move often and an interrupted run keeps all but the last few seconds of work.
+CLI_EMBED_BATCH = 32
+
+
+def embed_with_progress(engine) -> int:
+    """Embed the chunks that lack a vector from the current model, with a bar (and its ETA) on stderr."""
+    missing = engine.store.missing_vector_count(engine.embedder.name) if engine.embedder is not None else 0
+    if not missing:
+        return 0
+    with click.progressbar(length=missing, label="Embedding chunks", file=sys.stderr) as bar:
+        return engine.sync_vectors(progress=lambda done, total: bar.update(done - bar.pos), batch=CLI_EMBED_BATCH)

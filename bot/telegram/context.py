@@ -1,0 +1,115 @@
+"""What every handler shares: the typed bot data, the reader's language, and the ways to send.
+
+Handlers of all kinds (bot/investor.py, bot/staff.py, bot/jobs.py) take a `BotContext`, whose
+`bot_data` is a `BotData` — settings, engine, question log, rate limiter, escalations as typed attributes, not
+dict entries looked up by name. Every message goes out as HTML (the Application's Defaults), so the
+senders here take either packed HTML from bot/formatting.py or plain text they escape themselves.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from telegram import InlineKeyboardMarkup, Update
+from telegram.ext import CallbackContext, ExtBot
+
+from bot.questions.escalations import Escalations
+from bot.questions.log import QuestionLog
+from bot.settings import Settings
+from bot.telegram import formatting
+from bot.telegram.embedding import BackgroundEmbedding
+from bot.telegram.ratelimit import RateLimiter
+from index import Engine, detect_language
+
+log = logging.getLogger(__name__)
+
+
+class BotData:
+    """The services the handlers use, one set per Application.
+
+    PTB creates bot_data itself, by calling this class without arguments, before there is anything to
+    put in it; build_application() then calls `wire()` once, before the first update is handled.
+    """
+
+    settings: Settings
+    engine: Engine
+    questions: QuestionLog
+    limiter: RateLimiter
+    escalations: Escalations
+    embedding: BackgroundEmbedding
+
+    def wire(
+        self,
+        settings: Settings,
+        engine: Engine,
+        questions: QuestionLog,
+        limiter: RateLimiter,
+        escalations: Escalations,
+        embedding: BackgroundEmbedding | None = None,
+    ) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.questions = questions
+        self.limiter = limiter
+        self.escalations = escalations
+        # Embedding after the commit, off the event loop (bot/embedding.py); stopped with the application.
+        self.embedding = embedding or BackgroundEmbedding(engine, keep_going=lambda: True)
+
+    @property
+    def uploads(self) -> Path:
+        """Where the originals of staff uploads are kept."""
+        return Path(self.settings.data_dir) / "uploads"
+
+
+class BotContext(CallbackContext[ExtBot[None], dict, dict, BotData]):
+    """The context every handler receives: `context.bot_data` is the `BotData`."""
+
+
+def user_language(update: Update, sample: str = "") -> str:
+    """Telegram's language_code when it says Russian or English, else the script of the text."""
+    user = update.effective_user
+    code = (user.language_code or "").lower() if user else ""
+    if code.startswith(("ru", "uk", "be", "kk")):
+        return "ru"
+    if code.startswith("en"):
+        return "en"
+    return detect_language(sample) if sample else "en"
+
+
+async def reply(update: Update, plain: str) -> None:
+    """A short plain-text reply to the update's message (escaped: it goes out as HTML)."""
+    await update.effective_message.reply_text(formatting.escape(plain))
+
+
+async def send_plain(context: BotContext, chat_id: int, plain: str) -> None:
+    """A short plain-text message to a chat (escaped: it goes out as HTML)."""
+    await context.bot.send_message(chat_id, formatting.escape(plain))
+
+
+async def send_html(
+    context: BotContext,
+    chat_id: int,
+    chunks: list[str],
+    markup: InlineKeyboardMarkup | None = None,
+    reply_to: int | None = None,
+) -> None:
+    """Send a message split by formatting.pack; the buttons go under its last part, the quote on its first."""
+    for i, chunk in enumerate(chunks):
+        last = i == len(chunks) - 1
+        await context.bot.send_message(
+            chat_id, chunk, reply_markup=markup if last else None, reply_to_message_id=reply_to if i == 0 else None
+        )
+
+
+async def send_report(context: BotContext, chat_id: int, report: str) -> None:
+    """A staff report of any length: plain text, escaped and split under Telegram's limit."""
+    await send_html(context, chat_id, formatting.pack([formatting.Block("", report)]))
+
+
+async def show_action(context: BotContext, chat_id: int, action: str) -> None:
+    """ "typing…" is a courtesy: a failure to show it must not cost the user the answer."""
+    try:
+        await context.bot.send_chat_action(chat_id, action)
+    except Exception:
+        log.warning("Could not send a chat action", exc_info=True)

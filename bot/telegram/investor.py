@@ -1,0 +1,268 @@
+"""What investors do with the bot: greet, ask, read the answer, press More, vote, try an example.
+
+Handlers are thin: parse the update, run the engine and the question log off the event loop
+(asyncio.to_thread), format, reply. Each kind of button has its own callback-data pattern and its own
+handler; the patterns accept only what this module itself puts on buttons, so tampered or stale data
+falls through to `stale_button` and changes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageEntity, Update
+from telegram.constants import ChatAction, ChatType
+
+from bot.messages import EXAMPLES, text, with_agency_reply
+from bot.questions.log import Feedback
+from bot.telegram import formatting
+from bot.telegram.context import BotContext, reply, send_html, send_plain, show_action, user_language
+from bot.telegram.escalations import ask_agency_keyboard, can_escalate
+from bot.telegram.staff import upload_formats
+from index import Answer, detect_language
+
+MORE_STEP = 3  # passages per answer and per press of More
+MORE_MAX_SHOWN = 50  # a More button never points further than this
+
+# Callback data, as this module writes it. \Z, not $: "$" would also accept a trailing newline.
+EXAMPLE_DATA = re.compile(r"ex:(en|ru):(\d{1,3})\Z")
+FEEDBACK_DATA = re.compile(r"fb:(\d{1,18}):(1|-1)\Z")
+MORE_DATA = re.compile(r"more:(\d{1,18}):(\d{1,3})\Z")
+# Matches only empty data. PTB passes a query without data to the first handler that has any pattern
+# (with True, not a match), so this one is registered first and refuses it.
+NO_DATA = re.compile(r"\Z")
+
+
+def example_data(language: str, index: int) -> str:
+    return f"ex:{language}:{index}"
+
+
+def feedback_data(question_id: int, value: int) -> str:
+    return f"fb:{question_id}:{value}"
+
+
+def more_data(question_id: int, shown: int) -> str:
+    return f"more:{question_id}:{shown}"
+
+
+# --- commands and messages ------------------------------------------------------------------------
+
+
+async def start(update: Update, context: BotContext) -> None:
+    lang = user_language(update)
+    buttons = [[InlineKeyboardButton(q, callback_data=example_data(lang, i))] for i, q in enumerate(EXAMPLES[lang])]
+    await update.effective_message.reply_text(
+        formatting.escape(text("greeting", lang)), reply_markup=InlineKeyboardMarkup(buttons)
+    )
+
+
+async def help_command(update: Update, context: BotContext) -> None:
+    lang = user_language(update)
+    message = text("help", lang)
+    settings = context.bot_data.settings
+    if settings.is_admin(update.effective_user and update.effective_user.id):
+        message += text("help_admin", lang, formats=upload_formats(), limit=settings.upload_limit_mb)
+    await reply(update, message)
+
+
+async def sources(update: Update, context: BotContext) -> None:
+    lang = user_language(update)
+    docs = await asyncio.to_thread(context.bot_data.engine.store.documents)
+    if not docs:
+        await reply(update, text("no_sources", lang))
+        return
+    lines = [f"• {d['title']}" + (f" — {d['date']}" if d["date"] else "") for d in docs]
+    blocks = [formatting.Block("<b>", text("sources_title", lang), "</b>"), formatting.Block("", "\n".join(lines))]
+    await send_html(context, update.effective_chat.id, formatting.pack(blocks))
+
+
+async def ask_command(update: Update, context: BotContext) -> None:
+    message = update.effective_message
+    parts = (message.text or "").split(maxsplit=1)
+    question = parts[1].strip() if len(parts) > 1 else ""
+    if not question:
+        await reply(update, text("empty_ask", user_language(update)))
+        return
+    await answer_question(update, context, question)
+
+
+async def text_message(update: Update, context: BotContext) -> None:
+    message = update.effective_message
+    question = message.text or ""
+    if message.chat.type != ChatType.PRIVATE:
+        question = addressed_text(message, context.bot.username, context.bot.id)
+        if question is None:
+            return  # group chatter not meant for the bot
+    if question.strip():
+        await answer_question(update, context, question.strip())
+
+
+def addressed_text(message: Message, username: str | None, bot_id: int) -> str | None:
+    """In a group: the question with the @mention removed, or None when the bot is not addressed."""
+    text_ = message.text or ""
+    replied = message.reply_to_message
+    if replied is not None and replied.from_user is not None and replied.from_user.id == bot_id:
+        return text_
+    for entity in message.entities or ():
+        if entity.type == MessageEntity.MENTION:
+            mention = message.parse_entity(entity)  # handles Telegram's UTF-16 offsets
+            if username and mention.lstrip("@").lower() == username.lower():
+                return text_.replace(mention, " ").strip()
+        elif entity.type == MessageEntity.TEXT_MENTION and entity.user and entity.user.id == bot_id:
+            return text_.replace(message.parse_entity(entity), " ").strip()
+    return None
+
+
+async def unsupported(update: Update, context: BotContext) -> None:
+    if update.effective_chat and update.effective_chat.type == ChatType.PRIVATE:
+        await reply(update, text("unsupported", user_language(update)))
+
+
+# --- answering ------------------------------------------------------------------------------------
+
+
+async def answer_question(update: Update, context: BotContext, question: str, chat_id: int | None = None) -> None:
+    """Answer, log, reply with the passages and the buttons; in groups as a reply to the question."""
+    data = context.bot_data
+    message = update.effective_message
+    chat_id = chat_id or message.chat_id
+    user = update.effective_user
+    lang = detect_language(question) if question.strip() else user_language(update)
+    limit = data.settings.max_question_chars
+    if len(question) > limit:
+        await send_plain(context, chat_id, text("too_long", lang, length=len(question), limit=limit))
+        return
+    if user is not None and not data.limiter.allow(user.id):
+        await send_plain(context, chat_id, text("rate_limited", lang))
+        return
+    await show_action(context, chat_id, ChatAction.TYPING)
+    started = time.perf_counter()
+    # One passage more than shown: it tells whether a More button has anything to show.
+    answer: Answer = with_agency_reply(await asyncio.to_thread(data.engine.answer, question, MORE_STEP + 1))
+    latency_ms = int((time.perf_counter() - started) * 1000)
+    has_more = len(answer.passages) > MORE_STEP
+    answer.passages = answer.passages[:MORE_STEP]
+    chat_type = message.chat.type if message else None
+    question_id = await asyncio.to_thread(
+        data.questions.record,
+        answer,
+        channel="telegram",
+        latency_ms=latency_ms,
+        user_id=user.id if user else None,
+        chat_type=chat_type,
+    )
+    markup = None
+    if answer.answered:
+        markup = answer_keyboard(question_id, answer.language, more_from=MORE_STEP if has_more else None)
+    elif user is not None and can_escalate(data.settings):
+        markup = ask_agency_keyboard(question_id, answer.language)
+    in_group = message is not None and message.chat.type != ChatType.PRIVATE
+    await send_html(
+        context,
+        chat_id,
+        formatting.pack(formatting.answer_blocks(answer)),
+        markup,
+        reply_to=message.message_id if in_group else None,
+    )
+
+
+def answer_keyboard(
+    question_id: int, lang: str, vote: int | None = None, more_from: int | None = MORE_STEP
+) -> InlineKeyboardMarkup:
+    """👍 / 👎 (the counted one gets a check mark) and, while there may be more passages, More."""
+    row = [
+        InlineKeyboardButton("👍 ✓" if vote == 1 else "👍", callback_data=feedback_data(question_id, 1)),
+        InlineKeyboardButton("👎 ✓" if vote == -1 else "👎", callback_data=feedback_data(question_id, -1)),
+    ]
+    if more_from is not None:
+        row.append(InlineKeyboardButton(text("more", lang), callback_data=more_data(question_id, more_from)))
+    return InlineKeyboardMarkup([row])
+
+
+# --- buttons: one handler per kind of callback data -----------------------------------------------
+
+
+async def example_pressed(update: Update, context: BotContext) -> None:
+    """`ex:LANG:N` — ask the N-th example question of /start."""
+    query = update.callback_query
+    match = context.matches[0]
+    examples = EXAMPLES[match.group(1)]
+    index = int(match.group(2))
+    if index >= len(examples):
+        await stale_button(update, context)
+        return
+    await query.answer()
+    await answer_question(update, context, examples[index], chat_id=query.message.chat_id if query.message else None)
+
+
+async def feedback_pressed(update: Update, context: BotContext) -> None:
+    """`fb:QUESTION:±1` — count the asker's vote and tick the pressed button."""
+    query = update.callback_query
+    match = context.matches[0]
+    question_id, value = int(match.group(1)), int(match.group(2))
+    lang = user_language(update)
+    result = await asyncio.to_thread(context.bot_data.questions.feedback, question_id, query.from_user.id, value)
+    if result is Feedback.NOT_YOURS:
+        await query.answer(text("not_yours", lang))
+        return
+    if result is Feedback.MISSING:
+        await query.answer(text("expired", lang))
+        return
+    await query.answer(text("thanks", lang))
+    more_from = _more_offset(query.message)
+    await query.edit_message_reply_markup(answer_keyboard(question_id, lang, vote=value, more_from=more_from))
+
+
+async def more_pressed(update: Update, context: BotContext) -> None:
+    """`more:QUESTION:SHOWN` — the next passages of an answer, after the SHOWN already sent."""
+    query = update.callback_query
+    match = context.matches[0]
+    question_id, shown = int(match.group(1)), int(match.group(2))
+    lang = user_language(update)
+    data = context.bot_data
+    row = await asyncio.to_thread(data.questions.question, question_id)
+    if row is None or shown > MORE_MAX_SHOWN:
+        await query.answer(text("expired", lang))
+        return
+    answer = await asyncio.to_thread(data.engine.answer, row["question"], shown + MORE_STEP + 1)
+    extra = answer.passages[shown : shown + MORE_STEP] if answer.answered else []
+    further = answer.answered and len(answer.passages) > shown + MORE_STEP
+    await query.answer(None if extra else text("no_more", lang))
+    # The pressed More is used up; an answer's vote buttons stay.
+    votes = _has_votes(query.message)
+    await query.edit_message_reply_markup(
+        answer_keyboard(question_id, lang, vote=row["feedback"], more_from=None) if votes else None
+    )
+    if extra:
+        markup = None
+        if further:
+            button = InlineKeyboardButton(text("more", lang), callback_data=more_data(question_id, shown + len(extra)))
+            markup = InlineKeyboardMarkup([[button]])
+        blocks = formatting.passage_blocks(extra, shown + 1, language=answer.language)
+        await send_html(context, query.message.chat_id, formatting.pack(blocks), markup)
+
+
+async def stale_button(update: Update, context: BotContext) -> None:
+    """Any other callback data (an old button, or data a client made up): say so, change nothing."""
+    await update.callback_query.answer(text("expired", user_language(update)))
+
+
+def _more_offset(message: Message | None) -> int | None:
+    """Where the More button of this message points, so editing the votes keeps it."""
+    for data in _button_data(message):
+        match = MORE_DATA.match(data)
+        if match:
+            return int(match.group(2))
+    return None
+
+
+def _has_votes(message: Message | None) -> bool:
+    return any(FEEDBACK_DATA.match(data) for data in _button_data(message))
+
+
+def _button_data(message: Message | None) -> list[str]:
+    if message is None or message.reply_markup is None:
+        return []
+    return [str(b.callback_data) for row in message.reply_markup.inline_keyboard for b in row if b.callback_data]

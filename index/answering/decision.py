@@ -1,0 +1,209 @@
+"""Whether to answer, and from which passages: the answer decision, out of the retriever.
+
+Retrieval (retrieval.py) ranks candidates; this module judges them. Lexical-only, a passage answers when
+enough of the question's information is in it (coverage against `Thresholds.min_coverage`). Hybrid, a
+logistic rule per language pairing (scoring.DenseDecision) reads the dense score and its gap to the
+question's median cosine, the fused margin over the best other document, lexical coverage and which of
+the question's names, numbers and units the passage lacks. The numbers live in scoring.py; the mechanics
+of reading them are here, so a change to how the decision is taken is one module's change.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from index.answering.scoring import Thresholds, Weights
+from index.answering.windows import (
+    PassageAnalysis,
+    PassageTerms,
+    QuestionProfile,
+    Window,
+    states_what_is_asked,
+    window_by_meaning,
+)
+from index.results import Chunk
+from index.text.specific import TermKind, missing_by_kind, missing_specific_share
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A searched chunk with what re-ranking found in it."""
+
+    chunk: Chunk
+    terms: PassageTerms
+    analysis: PassageAnalysis
+    dense: float  # the dense score (scoring.dense_score; NaN when dense search is off or the chunk has no vector)
+    score: float  # the re-ranking score (rerank_score, or hybrid_rerank's in hybrid mode)
+
+    @property
+    def chunk_id(self) -> int:
+        return self.chunk.id
+
+    @property
+    def confidence(self) -> float:
+        return confidence(self.analysis)
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """The re-ranked candidates of one question and what the hybrid decision needs besides them."""
+
+    candidates: list[Candidate]
+    profile: QuestionProfile
+    query_vector: np.ndarray | None = None  # None: lexical-only
+    sentence_vectors: Mapping[int, np.ndarray] = field(default_factory=dict)
+    median_cosine: float = math.nan
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The passages to answer from (the answering one first; none = do not answer), the answer window and the
+    confidence the answer reports."""
+
+    chosen: list[Candidate]
+    window: Window | None
+    confidence: float
+
+
+def confidence(analysis: PassageAnalysis) -> float:
+    """Mean coverage of the passage and of its best window: the calibrated lexical answer decision."""
+    best = analysis.best
+    return (analysis.cover + best.own) / 2 if best else 0.0
+
+
+def relevant(candidate: Candidate, thresholds: Thresholds) -> bool:
+    """Lexical-only: enough of the question's information is in the passage."""
+    return candidate.confidence >= thresholds.min_coverage
+
+
+def decide_lexical(ranked: Sequence[Candidate], k: int, thresholds: Thresholds) -> Decision:
+    """Further passages only when they pass the same bar as the first: no padding with loose matches."""
+    confidence_ = round(ranked[0].confidence, 4) if ranked else 0.0
+    if not ranked:
+        return Decision([], None, confidence_)
+    lead = ranked[0]
+    if lead.analysis.best is None or not relevant(lead, thresholds):
+        return Decision([], None, confidence_)
+    chosen = [lead, *[c for c in ranked[1:] if relevant(c, thresholds)][: k - 1]]
+    return Decision(chosen, lead.analysis.best, confidence_)
+
+
+def decision_features(
+    *,
+    dense_top: float,
+    passage_cos_median: float,
+    fused_top: float,
+    fused_second_document: float,
+    cover_top: float,
+    best_window_own: float,
+    window_own: float,
+    question: str,
+    document_text: str,
+    cross: bool,
+) -> dict[str, float]:
+    """The answer decision's inputs for a passage (see DenseDecision).
+
+    dense_top: its dense_score; passage_cos_median: the question's median passage cosine over a sample of
+    the collection (e5 cosines drift per question, the gap to the median does not); fused_top /
+    fused_second_document: the stage-2 score of the passage and of the best chunk of another document
+    (NaN: none); cover_top, best_window_own: the passage's lexical coverage and its best lexical window's
+    (today's lexical confidence is their mean); window_own: the lexical coverage of the chosen window;
+    document_text: the passage with its title; cross: the question's language is not the passage's.
+    """
+    miss = missing_by_kind(question, document_text, cross)
+    second = fused_second_document if math.isfinite(fused_second_document) else fused_top
+    return {
+        "dense_top": dense_top,
+        "dense_gap": dense_top - passage_cos_median,
+        "fused_margin": fused_top - second,
+        "lex_conf_top": (cover_top + best_window_own) / 2,
+        "window_own": window_own,
+        "miss_doc": missing_specific_share(question, "", document_text, cross)[1],
+        "miss_name": miss[TermKind.NAME],
+        "miss_number": miss[TermKind.NUMBER],
+        "miss_unit": miss[TermKind.UNIT],
+    }
+
+
+def dense_decision_score(features: Mapping[str, float], cross: bool, thresholds: Thresholds) -> float:
+    """The decision's margin over its bar: answer when >= 0."""
+    rule = thresholds.cross_language if cross else thresholds.same_language
+    return rule.score(features) - thresholds.dense_threshold
+
+
+def answer_probability(margin: float) -> float:
+    """The decision margin as a 0..1 confidence (0.5 = the bar), what Answer.confidence reports in hybrid mode."""
+    return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, margin))))
+
+
+def hybrid_margin(
+    question: str,
+    language: str,
+    ranking: Ranking,
+    candidate: Candidate,
+    thresholds: Thresholds,
+    weights: Weights,
+) -> tuple[float, Window | None]:
+    """The decision's margin for answering from `candidate` (>= 0: answer), and its answer window.
+
+    A candidate without vectors yet (its document is still being embedded) is judged lexically."""
+    vectors = ranking.sentence_vectors.get(candidate.chunk_id)
+    window = None
+    if vectors is not None and ranking.query_vector is not None:
+        window = window_by_meaning(ranking.profile, candidate.terms, vectors, ranking.query_vector, weights)
+    if window is None or not math.isfinite(candidate.dense) or not math.isfinite(ranking.median_cosine):
+        window = candidate.analysis.best
+        if window is None:
+            return -math.inf, None
+        return candidate.confidence - thresholds.min_coverage, window
+    doc = candidate.chunk.doc_id
+    second = max((c.score for c in ranking.candidates if c.chunk.doc_id != doc), default=math.nan)
+    best = candidate.analysis.best
+    cross = (candidate.chunk.language or language) != language
+    features = decision_features(
+        dense_top=candidate.dense,
+        passage_cos_median=ranking.median_cosine,
+        fused_top=candidate.score,
+        fused_second_document=second,
+        cover_top=candidate.analysis.cover,
+        best_window_own=best.own if best else 0.0,
+        window_own=window.own,
+        question=question,
+        document_text=f"{candidate.chunk.title}\n{candidate.chunk.text}",
+        cross=cross,
+    )
+    return dense_decision_score(features, cross, thresholds), window
+
+
+def decide_hybrid(
+    question: str, language: str, ranking: Ranking, k: int, thresholds: Thresholds, weights: Weights
+) -> Decision:
+    """The answering passage first; further ones only when they pass the same rule; the confidence is the
+    decision's probability."""
+    ranked = ranking.candidates
+    if not ranked:
+        return Decision([], None, 0.0)
+    margin, window = hybrid_margin(question, language, ranking, ranked[0], thresholds, weights)
+    confidence_ = round(answer_probability(margin), 4)
+    if margin < 0 or window is None or not states_what_is_asked(ranking.profile, window.text):
+        return Decision([], None, confidence_)
+    chosen = [ranked[0]]
+    for candidate in ranked[1 : 2 * k]:
+        if len(chosen) >= k:
+            break
+        if hybrid_margin(question, language, ranking, candidate, thresholds, weights)[0] >= 0:
+            chosen.append(candidate)
+    return Decision(chosen, window, confidence_)
+
+
+def decide(
+    question: str, language: str, ranking: Ranking, k: int, thresholds: Thresholds, weights: Weights
+) -> Decision:
+    """Lexical-only when the ranking has no question vector, else the hybrid rule."""
+    if ranking.query_vector is None:
+        return decide_lexical(ranking.candidates, k, thresholds)
+    return decide_hybrid(question, language, ranking, k, thresholds, weights)

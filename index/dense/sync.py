@@ -1,0 +1,181 @@
+"""Keep the FAISS index (vectors.py) in step with the store, and give every chunk its vector.
+
+SQLite is the source of truth; the FAISS file is derived. This module loads it, rebuilds it when it
+is missing, damaged or stale (its header records the store generation it reflects), and applies
+this process's own changes to it incrementally instead of rebuilding. It also embeds the chunks
+that lack a vector from the current model, with a vector per sentence of each (hybrid retrieval
+scores a chunk by its best sentence, and the answer window is chosen by meaning from them): in
+batches, a chunk's vector and its sentence vectors committed together, so a run killed halfway
+loses nothing and the next one continues where it stopped; identical texts of a batch (chunks or
+sentences) are embedded once.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from index.answering.windows import passage_sentences
+from index.dense.model import Embedder
+from index.store.database import Store
+
+if TYPE_CHECKING:  # faiss loads only when a model is in use: lexical-only runs never pay for it
+    from index.dense.faiss_index import VectorIndex
+
+INDEX_FILENAME = "vectors.faiss"  # the same name as vectors.INDEX_FILENAME, without importing faiss
+EMBED_BATCH = 64  # chunks per commit while embedding (with their ~5 sentences each: ~30 s of model time)
+
+# Called after every committed batch with (chunks done, chunks to do in this run).
+Progress = Callable[[int, int], None]
+
+
+class VectorSync:
+    """The vector index of one engine; safe to use from several threads (the bot answers in parallel)."""
+
+    def __init__(self, store: Store, embedder: Embedder | None, path: Path):
+        self.store = store
+        self.embedder = embedder
+        self.path = Path(path)
+        self._index: VectorIndex | None = None
+        self._lock = threading.Lock()
+
+    # --- the index ------------------------------------------------------------------------------
+
+    def index(self, rebuild: bool = False) -> VectorIndex | None:
+        """The FAISS index for the current model, loaded or rebuilt so it matches the store."""
+        if self.embedder is None:
+            return None
+        with self._lock:
+            return self._fresh(rebuild)
+
+    def forget(self) -> None:
+        """Drop the index held in memory: the next use loads (or rebuilds) it from disk."""
+        with self._lock:
+            self._index = None
+
+    def _fresh(self, rebuild: bool) -> VectorIndex:
+        from index.dense.faiss_index import VectorIndex
+
+        generation = self.store.generation
+        index = self._index
+        model = self.embedder.name
+
+        def fresh(ix: VectorIndex | None) -> bool:
+            return ix is not None and ix.generation == generation and ix.model == model
+
+        if not rebuild and fresh(index):
+            return index
+        if not rebuild:
+            index = VectorIndex.load(self.path)
+        if rebuild or not fresh(index) or index.count != self.store.vector_count(model):
+            index = VectorIndex.build(self.store, model, self.embedder.dim)
+            index.generation = generation
+            index.save(self.path, generation)
+        self._index = index
+        return index
+
+    def apply(self, removed: Sequence[int], added: Sequence[int], vectors: np.ndarray | None = None) -> None:
+        """Follow a change this process just committed: chunks removed, chunks added.
+
+        `vectors` are the added chunks' vectors when the caller has them; otherwise whatever vectors
+        the store holds for them are used (none for a freshly ingested document, which is embedded
+        later; some for an edited one, whose unchanged chunks keep theirs).
+        """
+        with self._lock:
+            self._apply_locked(removed, added, vectors)
+
+    def _apply_locked(self, removed: Sequence[int], added: Sequence[int], vectors: np.ndarray | None) -> None:
+        index = self._index
+        if index is None or self.embedder is None:
+            return
+        if index.generation + 1 != self.store.generation:
+            self._index = None  # another writer got in between: rebuild lazily
+            return
+        index.remove(list(removed))
+        if added:
+            if vectors is not None:
+                index.add(np.asarray(added, dtype=np.int64), vectors)
+            else:
+                ids, matrix = self.store.vectors_of(added, self.embedder.name)
+                if matrix is not None:
+                    index.add(ids, matrix)
+        index.generation = self.store.generation
+        index.save(self.path, index.generation)
+
+    # --- embedding ------------------------------------------------------------------------------
+
+    def embed_missing(
+        self, progress: Progress | None = None, batch: int = EMBED_BATCH, among: Sequence[int] | None = None
+    ) -> int:
+        """Embed the chunks not fully embedded by the current model (all, or those `among` given): the chunk's
+        vector and one per sentence of it (answer.passage_sentences, the sentences the answer window is made
+        of), encoded together so identical texts of a batch are encoded once.
+
+        Returns how many chunks got their vectors. A batch is committed before the next is encoded.
+        """
+        if self.embedder is None:
+            return 0
+        model = self.embedder.name
+        if among is not None:
+            pending = self.store.chunks_to_embed(model, among=among)
+            total = len(pending)
+            batches = (pending[start : start + batch] for start in range(0, total, batch))
+        else:
+            total = self.store.chunks_to_embed_count(model)
+            batches = iter(lambda: self.store.chunks_to_embed(model, limit=batch), [])  # until none left
+        done = 0
+        for todo in batches:
+            ids = [cid for cid, _, _ in todo]
+            sentences = [passage_sentences(text) for _, _, text in todo]
+            encoded = self._encode([embed_text for _, embed_text, _ in todo] + [s for ss in sentences for s in ss])
+            vectors, rest = encoded[: len(ids)], encoded[len(ids) :]
+            bounds = np.cumsum([0, *(len(ss) for ss in sentences)])
+            per_chunk = [rest[bounds[i] : bounds[i + 1]] for i in range(len(ids))]
+            with self._lock:  # a question asked meanwhile sees the index before or after the batch, never between
+                ids, vectors = self._put(ids, vectors, model, per_chunk)
+                if ids:
+                    # a chunk re-embedded for its sentences may be in the index already: replace, never duplicate
+                    self._apply_locked(ids, ids, vectors)
+            done += len(ids)
+            if progress:
+                progress(done, max(total, done))
+        return done
+
+    def _put(
+        self, ids: list[int], vectors: np.ndarray, model: str, sentences: list[np.ndarray]
+    ) -> tuple[list[int], np.ndarray]:
+        """Store a batch's vectors, leaving out chunks removed while it was encoded (a document deleted or
+        replaced meanwhile: embedding runs in the background in the bot). Returns what was stored."""
+        while True:
+            try:
+                self.store.put_vectors(ids, vectors, model, sentences)
+                return ids, vectors
+            except sqlite3.IntegrityError:  # a chunk is gone (the vector's foreign key): keep those still there
+                alive = self.store.chunks(ids)
+                keep = [i for i, cid in enumerate(ids) if cid in alive]
+                if len(keep) == len(ids):
+                    raise
+                ids, vectors, sentences = [ids[i] for i in keep], vectors[keep], [sentences[i] for i in keep]
+                if not ids:
+                    return ids, vectors
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        """Passage vectors for `texts`, each distinct text encoded once."""
+        unique = list(dict.fromkeys(texts))
+        encoded = self.embedder.encode_passages(unique)
+        if len(unique) == len(texts):
+            return encoded
+        row = {text: i for i, text in enumerate(unique)}
+        return encoded[[row[t] for t in texts]]
+
+
+def set_faiss_threads(threads: int = 1) -> None:
+    """One OpenMP thread is faster for single queries on small machines (and avoids oversubscription)."""
+    import faiss
+
+    faiss.omp_set_num_threads(threads)
