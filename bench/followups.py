@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from index.conversation.followup import Resolved, resolve  # noqa: E402
-from index.text import stem_word, words  # noqa: E402
+from index.text.tokens import stem_word, words  # noqa: E402
 
 DATA = ROOT / "tests" / "data" / "followups.yaml"
 

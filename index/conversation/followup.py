@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from index.conversation.smalltalk import message_language, strip_greeting
-from index.text import STOPWORDS, stem_word
+from index.text.tokens import STOPWORDS, stem_word
 
 __all__ = ["How", "Resolved", "is_followup", "resolve"]
 

@@ -15,7 +15,7 @@ import re
 
 from index.conversation.followup import is_followup, resolve
 from index.conversation.smalltalk import classify, message_language, strip_greeting
-from index.text import split_sentences
+from index.text.tokens import split_sentences
 
 __all__ = ["questions_in"]
 

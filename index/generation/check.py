@@ -20,9 +20,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from index.glossary import translations
-from index.specific import _TRANSLIT, SpecificTerm, TermKind, _ru_base, skeleton, specific_terms, term_present
-from index.text import detect_language, normalize, split_sentences, stem_word, terms
+from index.text.glossary import translations
+from index.text.specific import TRANSLIT, SpecificTerm, TermKind, ru_base, skeleton, specific_terms, term_present
+from index.text.tokens import detect_language, normalize, split_sentences, stem_word, terms
 
 from .config import RejectReason
 from .prompt import NOT_COVERED, Passage
@@ -334,13 +334,13 @@ def names(sentence: str, language: str) -> list[str]:
 
 
 def _latin(word: str) -> str:
-    return normalize(word).translate(_TRANSLIT)
+    return normalize(word).translate(TRANSLIT)
 
 
 def _short_name_present(name: str, text: str) -> bool:
     """A name whose skeleton has two letters or fewer ("Тула" -> "tl") also matches "total" and "title": for
     those the transliteration's first two letters must agree too ("tu" is not "to")."""
-    base = _ru_base(name) if _CYRILLIC.search(name) else name
+    base = ru_base(name) if _CYRILLIC.search(name) else name
     core = skeleton(base)
     if len(core) > 2:
         return True

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from index.text import detect_language
+from index.text.tokens import detect_language
 
 from .budget import DailyBudget
 from .check import check_answer, draft_display

@@ -16,7 +16,7 @@ import unicodedata
 from dataclasses import dataclass
 from enum import Enum
 
-_TRANSLIT = str.maketrans(
+TRANSLIT = str.maketrans(
     {
         "а": "a",
         "б": "b",
@@ -102,7 +102,7 @@ _SILENT_W = re.compile(r"w(?=[^aeiouy]|$)")
 def skeleton(word: str) -> str:
     """A script-free key for a name: Cyrillic transliterated, a few spelling variants merged, vowels and
     doubled letters dropped ("Денвер" and "Denver" give "dnvr", "Варшава" and "Warsaw" give "vrsv")."""
-    w = unicodedata.normalize("NFKC", word).lower().translate(_TRANSLIT)
+    w = unicodedata.normalize("NFKC", word).lower().translate(TRANSLIT)
     for a, b in _PHONETIC:
         w = w.replace(a, b)
     w = _SILENT_W.sub("", w).replace("w", "v")  # "Newton" ~ "Ньютон", "Warsaw" ~ "Варшава"
@@ -113,7 +113,7 @@ def skeleton(word: str) -> str:
 _RU_ADJECTIVE = re.compile(r"(ск|цк)(ий|ый|ая|ой|ое|ие|ые|ого|ому|им|ым|их|ых|ую|ом|ими|ыми)$")
 
 
-def _ru_base(word: str) -> str:
+def ru_base(word: str) -> str:
     """A Russian place adjective back to its noun's stem: "Калужской" -> "Калуг" (as in "Калуга")."""
     low = word.lower()
     base = _RU_ADJECTIVE.sub("", low)
@@ -126,7 +126,7 @@ def _name_core(word: str) -> str:
     """The part of a name's skeleton a match must start with: a Russian case ending adds at most one
     consonant ("Лейном" for "Lane"), so that one is not required."""
     if _CYRILLIC.search(word):
-        s = skeleton(_ru_base(word))
+        s = skeleton(ru_base(word))
         return s[:-1] if len(s) >= 4 else s
     return skeleton(word)
 
@@ -172,7 +172,7 @@ def _name_keys(text: str) -> set[str]:
     keys: set[str] = set()
     for w in _WORD_RE.findall(text):
         if not w[0].isdigit():
-            for s in {skeleton(w), skeleton(_ru_base(w))} if _CYRILLIC.search(w) else {skeleton(w)}:
+            for s in {skeleton(w), skeleton(ru_base(w))} if _CYRILLIC.search(w) else {skeleton(w)}:
                 keys.update(s[:n] for n in range(2, min(len(s), 8) + 1))
     return keys
 
