@@ -263,15 +263,15 @@ def _backend(raw: str) -> Backend:
     return Backend(value)
 
 
-def _between(low: float, high: float, what: str = "") -> Callable[[Any], str | None]:
+def _between(low: float, high: float, what: str = "", message: str | None = None) -> Callable[[Any], str | None]:
     def check(value: Any) -> str | None:
-        return None if low <= value <= high else f"must be between {low:g} and {high:g}{what}"
+        return None if low <= value <= high else message or f"must be between {low:g} and {high:g}{what}"
 
     return check
 
 
-def _positive(what: str = "") -> Callable[[Any], str | None]:
-    return lambda value: None if value > 0 else f"must be positive{what}"
+def _positive(message: str = "must be positive") -> Callable[[Any], str | None]:
+    return lambda value: None if value > 0 else message
 
 
 def _url(value: str) -> str | None:
@@ -363,14 +363,14 @@ SETTINGS: tuple[Setting, ...] = (
         "INVESTBOT_FILE_TIMEOUT",
         _number(float),
         "seconds to parse, clean and chunk one file before it is given up",
-        _positive(" (a number of seconds)"),
+        _positive("must be a positive number of seconds"),
     ),
     Setting(
         "fetch_timeout_s",
         "INVESTBOT_FETCH_TIMEOUT",
         _number(float),
         "seconds for fetching one web address, all of it: connecting, redirects and the body",
-        _positive(" (a number of seconds, e.g. 20)"),
+        _positive("must be a positive number of seconds (e.g. 20)"),
     ),
     Setting(
         "max_pages",
@@ -382,19 +382,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "allow_private_urls",
         "INVESTBOT_ALLOW_PRIVATE_URLS",
-        lambda raw: parse_flag(
-            raw,
-            "`1` lets web addresses reach private, loopback and link-local networks (intranet deployments, tests); see [Web pages](#web-pages)",
-        ),
+        lambda raw: parse_flag(raw, "INVESTBOT_ALLOW_PRIVATE_URLS"),
         "`1` lets web addresses reach private, loopback and link-local networks (intranet deployments, tests); see [Web pages](#web-pages)",
     ),
     Setting(
         "refresh_time",
         "INVESTBOT_REFRESH_TIME",
-        lambda raw: parse_time(
-            raw,
-            "when the bot refreshes web documents daily (`HH:MM`, as `investbot refresh`); admins get a report when a page changed, failed or a feed had new entries",
-        ),
+        lambda raw: parse_time(raw, "INVESTBOT_REFRESH_TIME"),
         "when the bot refreshes web documents daily (`HH:MM`, as `investbot refresh`); admins get a report when a page changed, failed or a feed had new entries",
         empty_counts=True,
         unset="off",
@@ -442,7 +436,7 @@ SETTINGS: tuple[Setting, ...] = (
         "INVESTBOT_WEBHOOK_PORT",
         _number(int),
         "its port",
-        _between(1, 65535, " (a port number)"),
+        _between(1, 65535, message="must be a port number (1-65535)"),
     ),
     Setting(
         "webhook_secret",
@@ -478,7 +472,7 @@ SETTINGS: tuple[Setting, ...] = (
         "INVESTBOT_LOG_RETENTION_DAYS",
         _number(int),
         "question log entries older than this are deleted (at start-up, daily, and by the review commands)",
-        _positive(" (a number of days)"),
+        _positive("must be a positive number of days"),
         unset="keep for ever",
     ),
     Setting(
@@ -514,7 +508,7 @@ SETTINGS: tuple[Setting, ...] = (
         "INVESTBOT_ESCALATION_DAYS",
         _number(int),
         "how long a question waits for a staff answer (1–365); then it is closed and the investor's chat id deleted",
-        _between(1, 365, " (a number of days)"),
+        _between(1, 365, message="must be a number of days from 1 to 365"),
     ),
 )
 

@@ -203,7 +203,7 @@ def test_admin_upload_same_name_replaces_and_remove_deletes_the_file(botapi, bot
             await botapi.until(lambda: len(botapi.sent(ADMIN_ID)) == 2)
             botapi.send_document(ADMIN_ID, b"\x00\x01\x02 not text", "broken.txt")
             await botapi.until(lambda: len(botapi.sent(ADMIN_ID)) == 3)
-            doc_id = store.document_by_source("upload:rates.txt")["id"]
+            doc_id = store.document_by_source("upload:rates.txt").id
             kept = [p.read_bytes() for p in uploads.iterdir()]
             botapi.send_text(ADMIN_ID, f"/remove {doc_id}")
             await botapi.until(lambda: len(botapi.sent(ADMIN_ID)) == 4)

@@ -133,7 +133,7 @@ def test_large_upload_is_reported_at_once_answered_by_keywords_then_reported_emb
 
     answer, pending = run(scenario())
     first, second = texts(botapi, ADMIN_ID)
-    chunks = app.bot_data.engine.store.document(6)["chunks"]
+    chunks = app.bot_data.engine.store.document(6).chunks
     assert chunks > 1 and pending == chunks
     assert first.startswith("Added document #6: Bonded warehouse terms") and f"Chunks: {chunks}" in first
     assert f"by meaning once its chunks are embedded ({chunks} to do)" in first

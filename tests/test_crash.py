@@ -67,9 +67,9 @@ class Corpus:
             assert not engine.ingest([folder]).failed
             docs = engine.store.documents()
             engine.store.close()
-            self.chunks_by_hash.update({d["content_hash"]: d["chunks"] for d in docs})
-            self.hashes[folder] = {d["content_hash"] for d in docs}
-            self.full[folder] = {Path(d["source"]).name: d["chunks"] for d in docs}
+            self.chunks_by_hash.update({d.content_hash: d.chunks for d in docs})
+            self.hashes[folder] = {d.content_hash for d in docs}
+            self.full[folder] = {Path(d.source).name: d.chunks for d in docs}
 
     def materialise(self, work: Path, version: Path) -> Path:
         """The files where the ingest reads them: `work/docs`, holding `version`'s content."""
@@ -128,8 +128,8 @@ def assert_whole(data_dir: Path, corpus: Corpus, context) -> list[dict]:
         assert report.ok, (context, report.problems)
         docs = engine.store.documents()
         for doc in docs:
-            assert doc["content_hash"] in corpus.chunks_by_hash, (context, doc["source"], "content of neither version")
-            assert doc["chunks"] == corpus.chunks_by_hash[doc["content_hash"]], (context, doc["source"])
+            assert doc.content_hash in corpus.chunks_by_hash, (context, doc.source, "content of neither version")
+            assert doc.chunks == corpus.chunks_by_hash[doc.content_hash], (context, doc.source)
         return docs
     finally:
         engine.store.close()
@@ -141,7 +141,7 @@ def assert_completes(data_dir: Path, docs_dir: Path, corpus: Corpus, version: Pa
     try:
         assert not engine.ingest([docs_dir]).failed, context
         assert engine.check().ok, context
-        got = {Path(d["source"]).name: d["chunks"] for d in engine.store.documents()}
+        got = {Path(d.source).name: d.chunks for d in engine.store.documents()}
         assert got == corpus.full[version], context
     finally:
         engine.store.close()
@@ -184,7 +184,7 @@ def test_sigkill_mid_replacement_keeps_every_document_whole(tmp_path, corpus, st
     assert exitcode == -signal.SIGKILL, f"the ingest never ran {statement!r} #{occurrence} (exit code {exitcode})"
     docs = assert_whole(data_dir, corpus, statement)
     assert len(docs) == DOCS  # a replaced document keeps its old version until the new one commits
-    assert any(d["content_hash"] in corpus.hashes[corpus.v1] for d in docs)  # it died before the end
+    assert any(d.content_hash in corpus.hashes[corpus.v1] for d in docs)  # it died before the end
     assert_completes(data_dir, docs_dir, corpus, corpus.v2, statement)
 
 

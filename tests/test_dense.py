@@ -226,10 +226,10 @@ def test_search_fuses_lexical_and_dense(ingested, question):
 
     got = engine.search(question, k=10)
 
-    assert [cid for cid, _ in got] == [cid for cid, _ in expected[:10]]
-    assert [s for _, s in got] == pytest.approx([s for _, s in expected[:10]])
+    assert [h.chunk_id for h in got] == [cid for cid, _ in expected[:10]]
+    assert [h.score for h in got] == pytest.approx([s for _, s in expected[:10]])
     everything = engine.search(question, k=CANDIDATES)
-    assert {cid for cid, _ in everything} == all_chunk_ids(engine.store)
+    assert {h.chunk_id for h in everything} == all_chunk_ids(engine.store)
 
 
 def test_answer_in_hybrid_mode(ingested):
@@ -308,7 +308,7 @@ def test_stale_index_is_noticed_via_generation(ingested, second_engine):
     # question's fused ranking proves nothing about freshness), and search still reaches it by its words.
     ids, vectors = first.store.vectors_of(sorted(new_ids), first.embedder.name)
     assert index.search(vectors[0], 1)[0][0] == ids[0]
-    assert new_ids & {cid for cid, _ in first.search("Zorbland quantum widget foundries", k=10)}
+    assert new_ids & {h.chunk_id for h in first.search("Zorbland quantum widget foundries", k=10)}
 
 
 def test_interleaved_writers_keep_both_indexes_right(ingested, second_engine):
@@ -320,7 +320,7 @@ def test_interleaved_writers_keep_both_indexes_right(ingested, second_engine):
     assert_index_matches_store(ingested)
     assert_index_matches_store(second_engine)
     doc = second_engine.find_document("mem://two")
-    second_engine.remove(str(doc["id"]))
+    second_engine.remove(str(doc.id))
     assert_index_matches_store(ingested)
     assert_index_matches_store(second_engine)
 
@@ -328,21 +328,21 @@ def test_interleaved_writers_keep_both_indexes_right(ingested, second_engine):
 def test_removing_a_document_removes_its_ids_from_faiss(ingested, tiny_model):
     ingested.vector_index()
     doc = ingested.store.documents()[0]
-    gone = {row[0] for row in ingested.store.db.execute("SELECT id FROM chunks WHERE doc_id = ?", [doc["id"]])}
+    gone = {row[0] for row in ingested.store.db.execute("SELECT id FROM chunks WHERE doc_id = ?", [doc.id])}
     assert gone
 
-    removed = ingested.remove(str(doc["id"]))
+    removed = ingested.remove(str(doc.id))
 
-    assert removed["id"] == doc["id"]
+    assert removed.id == doc.id
     index = assert_index_matches_store(ingested)
     assert not gone & set(index.ids().tolist())
     on_disk = VectorIndex.load(ingested.index_path)
     assert on_disk.generation == ingested.store.generation
     assert not gone & set(on_disk.ids().tolist())
-    for question in (KALUGA_QUESTION, doc["title"]):
-        assert not gone & {cid for cid, _ in ingested.search(question, k=CANDIDATES)}
+    for question in (KALUGA_QUESTION, doc.title):
+        assert not gone & {h.chunk_id for h in ingested.search(question, k=CANDIDATES)}
     with pytest.raises(KeyError):
-        ingested.remove(str(doc["id"]))
+        ingested.remove(str(doc.id))
 
 
 def test_replacing_a_document_swaps_its_ids_in_faiss(ingested, tmp_path):

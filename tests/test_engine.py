@@ -32,12 +32,12 @@ def test_seed_chunks_hold_no_boilerplate(lexical_engine):
 @pytest.mark.skipif(not SEEDS.is_dir(), reason="shared/seeds is not beside the repository")
 def test_seed_metadata(lexical_engine):
     lexical_engine.ingest([SEEDS])
-    docs = {Path(d["source"]).name[:3]: d for d in lexical_engine.store.documents()}
-    assert docs["000"]["date"] == "2014-04-08"
-    assert docs["002"]["date"] == "2012-04-21"
-    assert docs["003"]["date"] is None  # "1 June" has no year: no date is better than a made-up one
-    assert docs["004"]["title"] == "Russian regions bank on import substitution and cooperation"
-    assert {d["language"] for d in docs.values()} == {"en"}
+    docs = {Path(d.source).name[:3]: d for d in lexical_engine.store.documents()}
+    assert docs["000"].date == "2014-04-08"
+    assert docs["002"].date == "2012-04-21"
+    assert docs["003"].date is None  # "1 June" has no year: no date is better than a made-up one
+    assert docs["004"].title == "Russian regions bank on import substitution and cooperation"
+    assert {d.language for d in docs.values()} == {"en"}
 
 
 @pytest.mark.parametrize(

@@ -111,7 +111,7 @@ def test_the_whole_loop(botapi, bot_app):
     report = botapi.sent(ADMIN_ID)[-1]["text"]
     document = store.document_by_source("agency-answer:1")
     assert report.startswith(f"Added to the knowledge base as document #{document['id']}: {QUESTION}")
-    assert document["title"] == QUESTION and document["date"] in days
+    assert document.title == QUESTION and document.date in days
     # The next investor's paraphrase is answered from it, in the staff's words, and cites it.
     whole = "\n".join(m["text"] for m in botapi.sent(OTHER))
     assert whole.startswith(f"<b>{STAFF_ANSWER}</b>")
@@ -366,7 +366,7 @@ def test_made_up_and_foreign_buttons_change_nothing(botapi, bot_app):
     ]
     assert escalations.waiting_count() == 0 and botapi.sent(ADMIN_ID) == []
     assert store.db.execute("SELECT COUNT(*) FROM escalation_askers").fetchone()[0] == 0
-    assert not [d for d in store.documents() if d["source"].startswith("agency-answer:")]
+    assert not [d for d in store.documents() if d.source.startswith("agency-answer:")]
     assert not botapi.calls_of("editMessageReplyMarkup")
 
 
@@ -403,7 +403,7 @@ def test_pending_answers_and_refusals(botapi, bot_app):
     assert admin[2] == "Questions waiting for a staff answer: 1. Reply to a question's message to answer it."
     assert "<b>❓ Question for the agency #1</b>" in admin[3] and "closest passages" not in admin[3]
     assert STAFF_ANSWER in botapi.sent(INVESTOR)[-1]["text"]
-    date = bot_app.bot_data.engine.store.document_by_source("agency-answer:1")["date"]
+    date = bot_app.bot_data.engine.store.document_by_source("agency-answer:1").date
     assert set(admin[-2:]) == {  # sent together, so answered in either order
         f"Agency answers in the knowledge base (/remove ID removes one):\n#6 {date} — {QUESTION}",
         "No questions are waiting for the agency's answer.",

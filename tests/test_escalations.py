@@ -380,7 +380,7 @@ def test_agency_answer_becomes_knowledge_that_answers_a_paraphrase(engine, log, 
     added = escalations.add_to_knowledge(engine, 1, "2026-11-29")
     assert added.outcome is KnowledgeOutcome.ADDED and added.title == QUESTION
     document = engine.find_document(str(added.doc_id))
-    assert (document["source"], document["date"], document["language"]) == ("agency-answer:1", "2026-11-29", "en")
+    assert (document.source, document.date, document.language) == ("agency-answer:1", "2026-11-29", "en")
     again = escalations.add_to_knowledge(engine, 1, "2026-11-30")
     assert (again.outcome, again.doc_id) == (KnowledgeOutcome.ALREADY, added.doc_id)
     answer = with_agency_reply(engine.answer(PARAPHRASE))

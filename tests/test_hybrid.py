@@ -352,8 +352,8 @@ def test_ingest_embeds_each_chunks_sentences(dense_engine):
     got = store.sentence_vectors_of(list(chunks), model, dense_engine.embedder.dim)
     assert set(got) == set(chunks)
     for cid, chunk in chunks.items():
-        assert len(got[cid]) == len(passage_sentences(chunk["text"]))
-    sentence = passage_sentences(next(iter(chunks.values()))["text"])[0]
+        assert len(got[cid]) == len(passage_sentences(chunk.text))
+    sentence = passage_sentences(next(iter(chunks.values())).text)[0]
     first = got[next(iter(chunks))][0]
     np.testing.assert_allclose(first, dense_engine.embedder.encode_passages([sentence])[0], atol=1e-5)
 

@@ -242,16 +242,16 @@ def test_save_inserts_document_chunks_fts_and_vectors(store):
     assert removed == []
     assert len(new_ids) == 2
     doc = store.document(doc_id)
-    assert doc["source"] == "doc-a" and doc["chunks"] == 2
-    assert store.document_by_source("doc-a")["id"] == doc_id
-    assert store.document_by_hash(record.content_hash)["id"] == doc_id
+    assert doc.source == "doc-a" and doc.chunks == 2
+    assert store.document_by_source("doc-a").id == doc_id
+    assert store.document_by_hash(record.content_hash).id == doc_id
     assert ids_in(store, "chunks", "id") == set(new_ids)
     assert ids_in(store, "chunks_fts", "rowid") == set(new_ids)
     assert ids_in(store, "vectors", "chunk_id") == set(new_ids)
     chunks = store.chunks(new_ids)
-    assert [chunks[i]["position"] for i in new_ids] == [0, 1]
-    assert [chunks[i]["text"] for i in new_ids] == record.chunk_texts
-    assert all(chunks[i]["title"] == record.title for i in new_ids)
+    assert [chunks[i].position for i in new_ids] == [0, 1]
+    assert [chunks[i].text for i in new_ids] == record.chunk_texts
+    assert all(chunks[i].title == record.title for i in new_ids)
     assert store.generation == 1
 
 
@@ -274,7 +274,7 @@ def test_replace_keeps_id_and_removes_old_rows(store):
     assert not set(new_ids) & set(old_ids)
     assert store.generation == generation + 1
     assert store.document_count() == 2
-    assert store.document(doc_id)["chunks"] == 2
+    assert store.document(doc_id).chunks == 2
     for table, column in [("chunks", "id"), ("chunks_fts", "rowid"), ("vectors", "chunk_id")]:
         assert ids_in(store, table, column) == set(new_ids) | (set(other_chunks) if table != "vectors" else set())
     assert count(store, "SELECT COUNT(*) FROM chunks") == 3
@@ -284,7 +284,7 @@ def test_replace_keeps_id_and_removes_old_rows(store):
     # The old text is gone from full-text search, the new one is found.
     assert store.lexical_search(terms("old"), 10) == []
     assert {cid for cid, _ in store.lexical_search(terms("pharmaceutical"), 10)} == {new_ids[0]}
-    assert store.document(other_id)["chunks"] == 1
+    assert store.document(other_id).chunks == 1
     assert_no_orphans(store)
 
 
@@ -368,7 +368,7 @@ def test_failed_save_rolls_back_completely(store, monkeypatch, method, replace):
     assert store._write_lock.acquire(timeout=1), "the write lock was left held"
     store._write_lock.release()
     store.save_document(record)
-    assert store.document_by_source("doc-a")["chunks"] == 3
+    assert store.document_by_source("doc-a").chunks == 3
     assert_no_orphans(store)
 
 

@@ -124,8 +124,8 @@ def test_page_ingested_with_main_text_metadata_and_its_link_cited(engine, web):
     assert VORSINO[0] in text and VORSINO[1] in text
     assert not any(item in text for item in ("About the agency", "Contacts", "All rights reserved"))
     doc = engine.store.document(result.doc_id)
-    assert (doc["source"], doc["url"], doc["format"]) == (url, url, "html")
-    assert (doc["etag"], doc["last_modified"]) == ('"v1"', "Wed, 17 May 2023") and doc["fetched_at"]
+    assert (doc.source, doc.url, doc.format) == (url, url, "html")
+    assert (doc.etag, doc.last_modified) == ('"v1"', "Wed, 17 May 2023") and doc.fetched_at
     answer = engine.answer(HECTARES)
     assert answer.answered and "1,500 hectares" in answer.answer
     assert answer.passages[0].url == url
@@ -136,7 +136,7 @@ def test_redirected_page_keeps_the_given_address_as_source_and_cites_the_final_o
     given = web.redirect("/vorsino", final, status=301)
     [result] = engine.ingest_urls([given], LOCAL).results
     doc = engine.store.document(result.doc_id)
-    assert (doc["source"], doc["url"]) == (given, final)
+    assert (doc.source, doc.url) == (given, final)
     [again] = engine.ingest_urls([given + "#map"], LOCAL).results  # the same address: the same document
     assert (again.status, again.doc_id) == (IngestStatus.UNCHANGED, result.doc_id)
 
@@ -159,7 +159,7 @@ def test_pdf_by_its_content_type(engine, web):
     url = web.add("/files/passport", bytes(pdf.output()), content_type="application/pdf")
     [result] = engine.ingest_urls([url], LOCAL).results
     assert result.status == IngestStatus.ADDED
-    assert engine.store.document(result.doc_id)["format"] == "pdf"
+    assert engine.store.document(result.doc_id).format == "pdf"
     assert "12 industrial parks" in texts_of(engine, result.doc_id)
 
 
@@ -294,7 +294,7 @@ def test_refresh_does_not_bring_back_a_removed_page_and_retries_a_failed_one(eng
     web.add("/news/2", page("Agreement 2 signed", news(2)))
     refreshed = engine.refresh(LOCAL)
     assert [(r.address, r.status) for r in refreshed.results] == [(web.url("/news/2"), IngestStatus.ADDED)]
-    assert [d["source"] for d in engine.store.documents()] == [web.url("/news/2")]
+    assert [d.source for d in engine.store.documents()] == [web.url("/news/2")]
 
 
 def test_sitemap_takes_the_newest_pages_up_to_max_pages(engine, web):

@@ -172,7 +172,10 @@ def refresh(ctx: Context, older_than: str | None) -> None:
 def docs(ctx: Context, as_json: bool) -> None:
     """List the documents in the store."""
     keys = ("id", "title", "date", "language", "chunks", "source", "url", "region", "format", "ingested_at")
-    rows = [{k: d.to_dict()[k] for k in keys} for d in ctx.engine.documents()]
+    from index import Store
+
+    store = Store.in_dir(ctx.settings.data_dir)  # no model: listing needs none
+    rows = [{k: d.to_dict()[k] for k in keys} for d in store.documents()]
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
@@ -200,7 +203,7 @@ def remove(ctx: Context, id_or_source: str) -> None:
         raise click.ClickException(
             f"no document with id or source '{id_or_source}' (see `investbot docs` for the list)"
         ) from None
-    click.echo(f"Removed document {doc['id']}: {doc['title']} ({doc['chunks']} chunks).")
+    click.echo(f"Removed document {doc.id}: {doc.title} ({doc.chunks} chunks).")
 
 
 @cli.command()

@@ -9,6 +9,7 @@ falls through to `stale_button` and changes nothing.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import re
 import time
 
@@ -69,11 +70,11 @@ async def help_command(update: Update, context: BotContext) -> None:
 
 async def sources(update: Update, context: BotContext) -> None:
     lang = user_language(update)
-    docs = await asyncio.to_thread(context.bot_data.engine.store.documents)
+    docs = await asyncio.to_thread(context.bot_data.engine.documents)
     if not docs:
         await reply(update, text("no_sources", lang))
         return
-    lines = [f"• {d['title']}" + (f" — {d['date']}" if d["date"] else "") for d in docs]
+    lines = [f"• {d.title}" + (f" — {d.date}" if d.date else "") for d in docs]
     blocks = [formatting.Block("<b>", text("sources_title", lang), "</b>"), formatting.Block("", "\n".join(lines))]
     await send_html(context, update.effective_chat.id, formatting.pack(blocks))
 
@@ -143,7 +144,7 @@ async def answer_question(update: Update, context: BotContext, question: str, ch
     answer: Answer = with_agency_reply(await asyncio.to_thread(data.engine.answer, question, MORE_STEP + 1))
     latency_ms = int((time.perf_counter() - started) * 1000)
     has_more = len(answer.passages) > MORE_STEP
-    answer.passages = answer.passages[:MORE_STEP]
+    answer = dataclasses.replace(answer, passages=answer.passages[:MORE_STEP])
     chat_type = message.chat.type if message else None
     question_id = await asyncio.to_thread(
         data.questions.record,

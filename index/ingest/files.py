@@ -261,7 +261,7 @@ class Ingester:
                 twin.title,
                 twin.date,
                 twin.chunks,
-                reason=f"same content as document {twin['id']} ({twin['source']})",
+                reason=f"same content as document {twin.id} ({twin.source})",
             )
         return None
 
