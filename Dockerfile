@@ -43,23 +43,24 @@ COPY requirements.lock /tmp/requirements.lock
 RUN --mount=type=secret,id=pipconf,target=/etc/pip.conf \
     --mount=type=secret,id=pipcert,target=/run/secrets/pipcert \
     python -m venv /opt/venv \
- && pip install --require-hashes --no-deps --only-binary :all: -r /tmp/requirements.lock \
- && rm /tmp/requirements.lock
+ && pip install --require-hashes --no-deps --only-binary :all: -r /tmp/requirements.lock
 
 # The model the image runs. The bundled one needs nothing more; any other runs through sentence-transformers
 # (pyproject's `model` extra; tests/test_lock.py checks that this line names what the extra names), and torch
 # comes first from PyTorch's CPU index: from PyPI it would bring several GB of CUDA packages. The same pin as
-# constraints.txt; the CPU wheel's version 2.13.0+cpu satisfies torch==2.13.0.
+# constraints.txt; the CPU wheel's version 2.13.0+cpu satisfies torch==2.13.0. What the lock installed stays at
+# its version (the lock's pins as constraints); what these bring beyond it is not locked.
 ARG INVESTBOT_MODEL=intfloat/multilingual-e5-small
 ARG BUNDLED_MODEL=intfloat/multilingual-e5-small
 COPY constraints.txt /tmp/constraints.txt
 RUN --mount=type=secret,id=pipconf,target=/etc/pip.conf \
     --mount=type=secret,id=pipcert,target=/run/secrets/pipcert \
     if [ "$INVESTBOT_MODEL" != "$BUNDLED_MODEL" ]; then \
-      pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu \
-   && pip install -c /tmp/constraints.txt 'sentence-transformers>=3.0'; \
+      sed -n 's/^\([A-Za-z0-9][^ ]*==[^ ]*\).*/\1/p' /tmp/requirements.lock > /tmp/locked.txt \
+   && pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu \
+   && pip install -c /tmp/constraints.txt -c /tmp/locked.txt 'sentence-transformers>=3.0'; \
     fi \
- && rm /tmp/constraints.txt
+ && rm -f /tmp/requirements.lock /tmp/locked.txt /tmp/constraints.txt
 
 # --- wheel: the project built into a wheel, offline, with the locked setuptools ([build-system].requires is in
 # the lock). pyproject's readme= needs README.md here, and only here: the sources stay in this stage.

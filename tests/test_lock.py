@@ -36,14 +36,9 @@ IMAGE_ENVIRONMENT = {
 _PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s\\;]+)", re.MULTILINE)
 
 
-def parse_lock(text: str) -> dict[str, Version]:
-    """Normalised name -> pinned version, from `name==version \\` lines (hash and comment lines skipped)."""
-    pins: dict[str, Version] = {}
-    for name, version in _PIN.findall(text):
-        key = canonicalize_name(name)
-        assert key not in pins, f"{name} is pinned twice in requirements.lock"
-        pins[key] = Version(version)
-    return pins
+def parse_lock(text: str) -> list[tuple[str, Version]]:
+    """(normalised name, pinned version) of each `name==version \\` line (hash and comment lines skipped)."""
+    return [(canonicalize_name(name), Version(version)) for name, version in _PIN.findall(text)]
 
 
 def lock_entries(text: str) -> list[str]:
@@ -51,7 +46,8 @@ def lock_entries(text: str) -> list[str]:
     return [m.group(0) for m in re.finditer(r"^[A-Za-z0-9].*?(?=^[A-Za-z0-9]|\Z)", text, re.MULTILINE | re.DOTALL)]
 
 
-LOCK = parse_lock(LOCK_TEXT)
+PINS = parse_lock(LOCK_TEXT)
+LOCK = dict(PINS)
 DEPENDENCIES = [Requirement(line) for line in PYPROJECT["project"]["dependencies"]]
 BUILD_REQUIRES = [Requirement(line) for line in PYPROJECT["build-system"]["requires"]]
 
@@ -101,6 +97,11 @@ def test_extras_of_dependencies_are_locked(requirement: Requirement):
     assert wanted, f"{requirement} names extras that add nothing: {sorted(requirement.extras)}"
     missing = sorted(r.name for r in wanted if canonicalize_name(r.name) not in LOCK)
     assert not missing, f"requirements.lock lacks {missing} (extras of {requirement}): run deploy/lock.sh"
+
+
+def test_no_package_is_pinned_twice():
+    names = [name for name, _ in PINS]
+    assert sorted({n for n in names if names.count(n) > 1}) == []
 
 
 def test_every_entry_is_exact_and_hashed():
