@@ -296,7 +296,7 @@ def test_backends_list_is_the_enum():
 
 def test_library_names_no_application_setting(empty_cache):
     """index/ states facts; the advice with INVESTBOT_* names is bot/'s to word."""
-    assert "INVESTBOT_" not in (ROOT / "index" / "embed.py").read_text(encoding="utf-8")
+    assert "INVESTBOT_" not in (ROOT / "index" / "dense" / "model.py").read_text(encoding="utf-8")
     for name, backend in (("some-org/other", "auto"), (DEFAULT_MODEL, "sentence-transformers")):
         with pytest.raises(ModelUnavailable) as info:
             load_embedder(name, backend=backend)

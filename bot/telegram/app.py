@@ -32,8 +32,8 @@ from bot.telegram import escalations as escalation_handlers
 from bot.telegram import investor, staff
 from bot.telegram import links as web_handlers
 from bot.telegram.context import BotContext, BotData, send_plain, user_language
-from bot.telegram.embedding import BackgroundEmbedding, embed_backlog
-from bot.telegram.jobs import refresh_web, send_digest
+from bot.telegram.embedding import BackgroundEmbedding
+from bot.telegram.jobs import embed_backlog, refresh_web, send_digest
 from bot.telegram.ratelimit import RateLimiter
 from index import Engine
 

@@ -24,7 +24,6 @@ from enum import Enum
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from bot.telegram.context import BotContext
     from index import Engine
 
 log = logging.getLogger(__name__)
@@ -114,28 +113,3 @@ class BackgroundEmbedding:
             log.exception("Embedding in the background failed after %d chunks", done)
             return EmbedRun(EmbedOutcome.FAILED, done, time.monotonic() - started, f"{type(exc).__name__}: {exc}")
         return EmbedRun(EmbedOutcome.DONE, done, time.monotonic() - started)
-
-
-async def embed_backlog(context: BotContext) -> None:
-    """JobQueue callback, once at start: embed the chunks a killed or lexical-only run left without a vector."""
-    embedding = context.bot_data.embedding
-    if not embedding.enabled:
-        return
-    missing = await asyncio.to_thread(embedding.missing)
-    if not missing:
-        return
-    log.info(
-        "%d chunks have no vector from %s yet: embedding them in the background; until then they are "
-        "found by keywords only.",
-        missing,
-        embedding.engine.embedder.label,
-    )
-    run = await embedding.run()
-    if run.outcome is EmbedOutcome.DONE:
-        log.info("Embedded %d chunks in %.0f s: every chunk can be found by meaning now.", run.chunks, run.seconds)
-    elif run.outcome is EmbedOutcome.STOPPED:
-        log.info("Embedding stopped with the bot after %d chunks; the next start goes on.", run.chunks)
-    else:
-        log.warning(
-            "Embedding stopped after %d chunks: %s. Those left are found by keywords only.", run.chunks, run.error
-        )

@@ -20,6 +20,7 @@ from bot.questions.escalations import Escalation, Escalations
 from bot.questions.log import QuestionLog
 from bot.settings import web_failure_line
 from bot.telegram.context import BotContext, send_report
+from bot.telegram.embedding import EmbedOutcome
 from index import WebReport
 
 log = logging.getLogger(__name__)
@@ -112,3 +113,28 @@ async def refresh_web(context: BotContext) -> None:
             log.warning("Could not send the refresh report to an admin", exc_info=True)
     if report.chunk_ids and data.embedding.enabled:  # changed and new pages, by meaning too
         await data.embedding.run()
+
+
+async def embed_backlog(context: BotContext) -> None:
+    """JobQueue callback, once at start: embed the chunks a killed or lexical-only run left without a vector."""
+    embedding = context.bot_data.embedding
+    if not embedding.enabled:
+        return
+    missing = await asyncio.to_thread(embedding.missing)
+    if not missing:
+        return
+    log.info(
+        "%d chunks have no vector from %s yet: embedding them in the background; until then they are "
+        "found by keywords only.",
+        missing,
+        embedding.engine.embedder.label,
+    )
+    run = await embedding.run()
+    if run.outcome is EmbedOutcome.DONE:
+        log.info("Embedded %d chunks in %.0f s: every chunk can be found by meaning now.", run.chunks, run.seconds)
+    elif run.outcome is EmbedOutcome.STOPPED:
+        log.info("Embedding stopped with the bot after %d chunks; the next start goes on.", run.chunks)
+    else:
+        log.warning(
+            "Embedding stopped after %d chunks: %s. Those left are found by keywords only.", run.chunks, run.error
+        )
