@@ -328,13 +328,42 @@ PLURALS: dict[str, dict[str, tuple[str, ...]]] = {
     "page": {"en": ("page", "pages"), "ru": ("страница", "страницы", "страниц")},
 }
 
-# The command menu Telegram shows beside the input field: both languages in one line each.
-COMMAND_MENU: list[tuple[str, str]] = [
-    ("start", "Start / Начать"),
-    ("help", "How to ask / Как спросить"),
-    ("sources", "Documents / Документы"),
-    ("ask", "Ask a question / Задать вопрос"),
-]
+# The command menus Telegram shows beside the input field, per language: investors see theirs (the default
+# scope), each admin sees both (their own chat's scope).
+INVESTOR_COMMANDS: dict[str, list[tuple[str, str]]] = {
+    "en": [
+        ("start", "Start"),
+        ("help", "How to ask"),
+        ("sources", "The documents I answer from"),
+        ("ask", "Ask a question (in a group)"),
+    ],
+    "ru": [
+        ("start", "Начать"),
+        ("help", "Как спросить"),
+        ("sources", "Документы, по которым я отвечаю"),
+        ("ask", "Задать вопрос (в группе)"),
+    ],
+}
+STAFF_COMMANDS: dict[str, list[tuple[str, str]]] = {
+    "en": [
+        ("docs", "Documents with their ids"),
+        ("remove", "Remove a document: /remove ID"),
+        ("add", "Add a web page: /add URL"),
+        ("stats", "Questions, answers, gaps"),
+        ("unanswered", "Recent unanswered questions"),
+        ("pending", "Questions waiting for the agency"),
+        ("answers", "Agency answers in the knowledge base"),
+    ],
+    "ru": [
+        ("docs", "Документы и их номера"),
+        ("remove", "Удалить документ: /remove ID"),
+        ("add", "Добавить веб-страницу: /add URL"),
+        ("stats", "Вопросы, ответы, пробелы"),
+        ("unanswered", "Последние вопросы без ответа"),
+        ("pending", "Вопросы, ждущие ответа агентства"),
+        ("answers", "Ответы агентства в базе знаний"),
+    ],
+}
 
 EXAMPLES = {
     "en": [

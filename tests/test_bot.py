@@ -478,3 +478,30 @@ def test_errors_apologise_and_token_stays_out_of_logs(botapi, bot_app, caplog, m
     logged = "\n".join(r.getMessage() + (r.exc_text or "") for r in caplog.records)
     assert "database exploded" in logged and "Traceback" in logged
     assert TOKEN not in logged and "<redacted>" in logged
+
+
+def test_command_menus_show_staff_commands_only_to_staff(botapi, bot_app):
+    """Investors' menu (the default scope) holds no staff command; each admin's own chat scope holds both."""
+    import json
+
+    from bot.messages import INVESTOR_COMMANDS, STAFF_COMMANDS
+
+    async def scenario():
+        await bot_app.initialize()
+        try:
+            await bot_app.post_init(bot_app)
+        finally:
+            await bot_app.shutdown()
+
+    run(scenario())
+    menus = {}
+    for call in botapi.calls_of("setMyCommands"):
+        scope = json.loads(call["scope"]) if isinstance(call.get("scope"), str) else call.get("scope")
+        commands = json.loads(call["commands"]) if isinstance(call["commands"], str) else call["commands"]
+        menus[(scope["type"], scope.get("chat_id"), call.get("language_code"))] = [c["command"] for c in commands]
+    staff = {name for name, _ in STAFF_COMMANDS["en"]}
+    investor = [name for name, _ in INVESTOR_COMMANDS["en"]]
+    assert menus[("default", None, None)] == investor and menus[("default", None, "ru")] == investor
+    for language in (None, "ru"):
+        assert set(menus[("chat", ADMIN_ID, language)]) == set(investor) | staff
+    assert not staff & {c for key, names in menus.items() if key[0] == "default" for c in names}

@@ -12,7 +12,14 @@ from __future__ import annotations
 import logging
 from urllib.parse import urlparse
 
-from telegram import BotCommand, LinkPreviewOptions, Update
+from telegram import (
+    BotCommand,
+    BotCommandScope,
+    BotCommandScopeChat,
+    BotCommandScopeDefault,
+    LinkPreviewOptions,
+    Update,
+)
 from telegram.constants import ParseMode
 from telegram.ext import (
     Application,
@@ -24,7 +31,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.messages import COMMAND_MENU, text
+from bot.messages import INVESTOR_COMMANDS, STAFF_COMMANDS, text
 from bot.questions.escalations import Escalations
 from bot.questions.log import QuestionLog
 from bot.settings import Settings
@@ -51,12 +58,26 @@ async def on_error(update: object, context: BotContext) -> None:
             log.warning("Could not send the error apology", exc_info=True)
 
 
+def command_menus(settings: Settings) -> list[tuple[BotCommandScope, str | None, list[BotCommand]]]:
+    """(scope, language, commands): investors' menu for everyone (the default scope), and each admin's own chat
+    with the staff commands too, in English (Telegram's fallback) and Russian."""
+    menus: list[tuple[BotCommandScope, str | None, list[BotCommand]]] = []
+    for lang, code in (("en", None), ("ru", "ru")):
+        investor_menu = [BotCommand(name, description) for name, description in INVESTOR_COMMANDS[lang]]
+        staff_menu = investor_menu + [BotCommand(name, description) for name, description in STAFF_COMMANDS[lang]]
+        menus.append((BotCommandScopeDefault(), code, investor_menu))
+        menus += [(BotCommandScopeChat(admin), code, staff_menu) for admin in sorted(settings.admins)]
+    return menus
+
+
 async def _post_init(application: Application) -> None:
-    """Register the command menu; a Bot API server that refuses it must not stop the bot."""
-    try:
-        await application.bot.set_my_commands([BotCommand(name, description) for name, description in COMMAND_MENU])
-    except Exception:
-        log.warning("Could not register the command menu", exc_info=True)
+    """Register the command menus; a Bot API server that refuses them must not stop the bot."""
+    settings = application.bot_data.settings
+    for scope, language, commands in command_menus(settings):
+        try:
+            await application.bot.set_my_commands(commands, scope=scope, language_code=language)
+        except Exception:  # an admin who never opened a chat with the bot: Telegram refuses their scope
+            log.warning("Could not register the command menu for %s (%s)", scope.type, language, exc_info=True)
 
 
 def build_application(settings: Settings, engine: Engine, questions: QuestionLog) -> Application:
@@ -125,7 +146,11 @@ def build_application(settings: Settings, engine: Engine, questions: QuestionLog
         )
     )
     application.add_handler(MessageHandler(new & filters.TEXT & ~filters.COMMAND, investor.text_message))
-    application.add_handler(MessageHandler(new & filters.Document.ALL, staff.document))
+    # Files: from anyone in a private chat (an investor's is refused politely), in a group only from staff.
+    staff_users = filters.User(user_id=settings.admins, allow_empty=False)
+    application.add_handler(
+        MessageHandler(new & filters.Document.ALL & (filters.ChatType.PRIVATE | staff_users), staff.document)
+    )
     application.add_handler(
         MessageHandler(new & ~filters.TEXT & ~filters.Document.ALL & ~filters.StatusUpdate.ALL, investor.unsupported)
     )

@@ -35,7 +35,7 @@ from bot.questions.escalations import (
 from bot.settings import Settings
 from bot.telegram import formatting
 from bot.telegram.context import BotContext, BotData, reply, send_html, send_report, user_language
-from bot.telegram.staff import refuse_unless_admin
+from bot.telegram.staff import admin_only
 from index import Engine, Passage
 
 log = logging.getLogger(__name__)
@@ -314,10 +314,9 @@ async def _deliver(update: Update, context: BotContext, escalation_id: int, staf
 # --- "Add to knowledge" --------------------------------------------------------------------------------
 
 
+@admin_only
 async def add_knowledge_pressed(update: Update, context: BotContext) -> None:
     """`kb:ESCALATION` — keep an answered escalation as an agency answer document (staff only, once)."""
-    if not await refuse_unless_admin(update, context):
-        return
     query = update.callback_query
     data = context.bot_data
     lang = user_language(update)
@@ -338,10 +337,9 @@ async def add_knowledge_pressed(update: Update, context: BotContext) -> None:
 # --- staff commands ------------------------------------------------------------------------------------
 
 
+@admin_only
 async def pending_command(update: Update, context: BotContext) -> None:
     """/pending — the waiting questions, oldest first, each a message staff can reply to."""
-    if not await refuse_unless_admin(update, context):
-        return
     data = context.bot_data
     lang = user_language(update)
     chat_id = update.effective_chat.id
@@ -364,10 +362,9 @@ def _waiting(data: BotData, limit: int) -> tuple[list[Escalation], int]:
     return data.escalations.waiting(limit), data.escalations.waiting_count()
 
 
+@admin_only
 async def answers_command(update: Update, context: BotContext) -> None:
     """/answers — the agency answers in the knowledge base."""
-    if not await refuse_unless_admin(update, context):
-        return
     answers = await asyncio.to_thread(context.bot_data.escalations.agency_answers)
     await send_report(context, update.effective_chat.id, answers_text(answers, user_language(update)))
 

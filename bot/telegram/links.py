@@ -21,7 +21,7 @@ from bot.messages import ingested_text, plural, text
 from bot.settings import web_failure_line
 from bot.telegram import investor
 from bot.telegram.context import BotContext, reply, send_report, show_action, user_language
-from bot.telegram.staff import refuse_unless_admin
+from bot.telegram.staff import admin_only
 from index import IngestStatus, ListingResult, WebReport, WebResult, is_address
 
 MAX_LINKS = 10  # addresses in one message or /add
@@ -40,10 +40,9 @@ async def link_message(update: Update, context: BotContext) -> None:
     await ingest_links(update, context, (update.effective_message.text or "").split())
 
 
+@admin_only
 async def add_command(update: Update, context: BotContext) -> None:
     """/add URL [URL...]: the same as sending the link, and the way to do it in a group."""
-    if not await refuse_unless_admin(update, context):
-        return
     addresses = [arg for arg in context.args or [] if is_address(arg)]
     if not addresses:
         await reply(update, text("add_usage", user_language(update)))

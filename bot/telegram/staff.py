@@ -1,7 +1,7 @@
 """What agency staff do with the bot: upload documents, list and remove them, read /stats and /unanswered.
 
-Every path here starts with `refuse_unless_admin`, so an investor who finds a staff command gets a
-polite refusal and changes nothing. Work that touches the store, the engine or the upload folder runs
+Every path here is wrapped in `admin_only`, so an investor who finds a staff command gets a polite
+refusal and changes nothing. Work that touches the store, the engine or the upload folder runs
 in a worker thread (asyncio.to_thread): the event loop keeps serving investors meanwhile. An upload is
 committed first (found by keywords at once) and embedded in the background (bot/embedding.py); staff get
 the reply at once and, for a document that takes the model a while, a second message when it is embedded.
@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import hashlib
 import re
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from telegram import Update
-from telegram.constants import ChatAction, ChatType
+from telegram.constants import ChatAction
 
 from bot.messages import ingested_text, text
 from bot.questions.log import QuestionLog
@@ -65,29 +67,33 @@ def upload_path(uploads: Path, source: str) -> Path:
     return uploads / f"{digest}{Path(source).suffix.lower()}"
 
 
-async def refuse_unless_admin(update: Update, context: BotContext) -> bool:
-    """True when the sender is staff; otherwise a polite refusal and False. Every admin path calls it."""
-    user = update.effective_user
-    if context.bot_data.settings.is_admin(user.id if user else None):
-        return True
-    if update.callback_query:
-        await update.callback_query.answer(text("admins_only", user_language(update)))
-    elif update.effective_message:
-        await reply(update, text("admins_only", user_language(update)))
-    return False
+Handler = Callable[[Update, BotContext], Awaitable[None]]
+
+
+def admin_only(handler: Handler) -> Handler:
+    """Staff paths, one check: the sender must be in INVESTBOT_ADMINS; anyone else gets a polite refusal (a
+    command, a message) or a short alert (a button) and nothing else happens."""
+
+    @functools.wraps(handler)
+    async def guarded(update: Update, context: BotContext) -> None:
+        user = update.effective_user
+        if context.bot_data.settings.is_admin(user.id if user else None):
+            await handler(update, context)
+        elif update.callback_query:
+            await update.callback_query.answer(text("admins_only", user_language(update)))
+        elif update.effective_message:
+            await reply(update, text("admins_only", user_language(update)))
+
+    return guarded
 
 
 # --- uploads --------------------------------------------------------------------------------------
 
 
+@admin_only
 async def document(update: Update, context: BotContext) -> None:
     """A file from staff: check it, download it under a generated name, ingest it, report the result."""
     data = context.bot_data
-    sender = update.effective_user.id if update.effective_user else None
-    if update.effective_chat.type != ChatType.PRIVATE and not data.settings.is_admin(sender):
-        return  # files shared in groups are not for the bot
-    if not await refuse_unless_admin(update, context):
-        return
     message = update.effective_message
     doc = message.document
     lang = user_language(update)
@@ -170,9 +176,8 @@ def _ingest_upload(data: BotData, incoming: Path, source: str, title: str | None
 # --- documents ------------------------------------------------------------------------------------
 
 
+@admin_only
 async def docs_command(update: Update, context: BotContext) -> None:
-    if not await refuse_unless_admin(update, context):
-        return
     lang = user_language(update)
     docs = await asyncio.to_thread(context.bot_data.engine.documents)
     if not docs:
@@ -193,9 +198,8 @@ async def docs_command(update: Update, context: BotContext) -> None:
     await send_html(context, update.effective_chat.id, formatting.pack([formatting.Block("", line) for line in lines]))
 
 
+@admin_only
 async def remove_command(update: Update, context: BotContext) -> None:
-    if not await refuse_unless_admin(update, context):
-        return
     lang = user_language(update)
     args = context.args or []
     if len(args) != 1 or not args[0].lstrip("#").isdigit():
@@ -221,10 +225,9 @@ def _remove_document(data: BotData, doc_id: str) -> dict:
 # --- the question log -----------------------------------------------------------------------------
 
 
+@admin_only
 async def stats_command(update: Update, context: BotContext) -> None:
     """The last 7 days, for staff."""
-    if not await refuse_unless_admin(update, context):
-        return
     lang = user_language(update)
     report = await asyncio.to_thread(stats_text, context.bot_data.questions, lang)
     await send_report(context, update.effective_chat.id, report)
@@ -238,10 +241,9 @@ def stats_text(questions: QuestionLog, lang: str, now: dt.datetime | None = None
     return format_stats(questions.stats(since), topics[:REPORT_TOPICS], text("last_7_days", lang), lang)
 
 
+@admin_only
 async def unanswered_command(update: Update, context: BotContext) -> None:
     """The latest 10 unanswered questions, and how many there are per topic."""
-    if not await refuse_unless_admin(update, context):
-        return
     lang = user_language(update)
     report = await asyncio.to_thread(unanswered_text, context.bot_data.questions, lang)
     await send_report(context, update.effective_chat.id, report)
