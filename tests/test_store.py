@@ -415,8 +415,6 @@ def test_line_keys_and_repeated_lines(store):
     store.save_document(make_record("b", ["Text b."], line_keys={"menu", "only b"}))
     store.save_document(make_record("c", ["Text c."], line_keys={"menu"}))
     assert store.line_key_counts() == {"menu": 3, "only a": 1, "only b": 1}
-    assert store.repeated_line_keys(3) == {"menu"}
-    assert store.repeated_line_keys(1) == {"menu", "only a", "only b"}
 
 
 # --- lexical search ----------------------------------------------------------------------------

@@ -37,32 +37,6 @@ def model_line(settings: Settings, embedder: Embedder | None, problem: ModelUnav
     return f"No embedding model — lexical-only: {str(problem).rstrip('.')}. {advice(problem)}"
 
 
-def planned_line(settings: Settings) -> str:
-    """The model line without loading the model: for commands that load it later, in their own engines."""
-    name = settings.model_name
-    if name is None:
-        return model_line(settings, None)
-    chosen = choose_backend(name, settings.backend, settings.model_cache)
-    option = next((o for o in available_backends(name, settings.model_cache) if o.backend is chosen), None)
-    if option is not None and not option.installed:
-        problem = ModelUnavailable(
-            f"{option.backend.value} is not installed",
-            model=name,
-            backend=option.backend,
-            reason=Unavailable.NOT_INSTALLED,
-        )
-        return model_line(settings, None, problem)
-    if option is None or not option.has_model:
-        problem = ModelUnavailable(
-            f"model '{name}' is not in the local cache",
-            model=name,
-            backend=chosen or Backend.AUTO,
-            reason=Unavailable.NOT_FOUND,
-        )
-        return model_line(settings, None, problem)
-    return f"Model: {name} via {option.backend.value} ({option.source}) — hybrid search."
-
-
 def advice(problem: ModelUnavailable) -> str:
     """What the user can do about `problem`, naming the settings and commands that fix it."""
     model, bundled = problem.model, problem.model.strip().lower() == BUNDLED_MODEL

@@ -290,11 +290,6 @@ class Store:
         db.execute("DELETE FROM chunks WHERE doc_id = ?", [doc_id])
         return ids
 
-    def repeated_line_keys(self, min_docs: int) -> set[str]:
-        """Short lines that appear in at least `min_docs` stored documents (site boilerplate)."""
-        rows = self.db.execute("SELECT key FROM doc_lines GROUP BY key HAVING COUNT(*) >= ?", [min_docs]).fetchall()
-        return {row[0] for row in rows}
-
     def line_key_counts(self) -> dict[str, int]:
         rows = self.db.execute("SELECT key, COUNT(*) FROM doc_lines GROUP BY key").fetchall()
         return {key: count for key, count in rows}
