@@ -1,0 +1,1 @@
+"""Dense retrieval: the bundled multilingual-e5-small weights, their tokeniser and a token-level runtime."""
