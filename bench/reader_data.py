@@ -30,7 +30,7 @@ import yaml
 
 from index.evaluation import Paragraph as EvalParagraph
 from index.evaluation import Question as EvalQuestion
-from index.specific import _WORD_RE, _name_core, _name_keys
+from index.specific import _WORD_RE
 from index.text import split_sentences
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -99,9 +99,7 @@ def windows_of(sentences: Sequence[str], heading: str = "") -> list[Window]:
     """Every single sentence, then every adjacent pair, each with its context."""
     n = len(sentences)
     spans = [(i, i + 1) for i in range(n)] + [(i, i + 2) for i in range(n - 1)]
-    return [
-        Window(lo, hi, sentences[lo - 1] if lo > 0 else heading, " ".join(sentences[lo:hi])) for lo, hi in spans
-    ]
+    return [Window(lo, hi, sentences[lo - 1] if lo > 0 else heading, " ".join(sentences[lo:hi])) for lo, hi in spans]
 
 
 def answer_sentence(text: str, sentences: Sequence[str], answer: str, start: int) -> int:
@@ -272,9 +270,7 @@ def _end_clause(question: str, clause: str) -> str:
     return f"{body} {clause}{mark or '?'}"
 
 
-def extra_traps(
-    questions: Sequence[XQuestion], article_text: dict[int, str], lang: str, seed: int
-) -> list[Trap]:
+def extra_traps(questions: Sequence[XQuestion], article_text: dict[int, str], lang: str, seed: int) -> list[Trap]:
     """Role swaps and added conditions (a year or a place the article does not mention), at most one of each
     kind per question."""
     rng = random.Random(seed)
@@ -314,11 +310,9 @@ def extra_traps(
 def name_number_traps(data: XQuad, lang: str, seed: int) -> list[Trap]:
     """bench/traps.py's name and number swaps, over all 48 articles so the name pool is the same whichever
     articles are used afterwards."""
-    from bench.traps import make_traps  # noqa: PLC0415  (bench/ is not a package on every path)
+    from bench.traps import make_traps
 
-    pars = [
-        EvalParagraph(key, p.title, p.text) for (plang, key), p in data.paragraphs.items() if plang == lang
-    ]
+    pars = [EvalParagraph(key, p.title, p.text) for (plang, key), p in data.paragraphs.items() if plang == lang]
     qs = [EvalQuestion(q.id, q.text, [], q.paragraph) for q in data.questions[lang]]
     by_id = {q.id: q for q in data.questions[lang]}
     out = []
@@ -450,8 +444,7 @@ def load_seed(path: Path = SEED_QA) -> list[SeedQuestion]:
         for e in data["answerable"]
     ]
     out += [
-        SeedQuestion(e["id"], e["lang"], e["split"], e["question"], None, None, e["kind"])
-        for e in data["unanswerable"]
+        SeedQuestion(e["id"], e["lang"], e["split"], e["question"], None, None, e["kind"]) for e in data["unanswerable"]
     ]
     return out
 

@@ -69,9 +69,7 @@ class Tokenizer:
         self._lookup = lookup
         self._max_piece_chars = max((len(p) for p in lookup), default=1)
         self._unk_score = float(np.float32(np.min(vocabulary.scores)) - np.float32(10.0))
-        self._normalization = {
-            chr(cp): "".join(chr(c) for c in out) for cp, out in vocabulary.normalization.items()
-        }
+        self._normalization = {chr(cp): "".join(chr(c) for c in out) for cp, out in vocabulary.normalization.items()}
 
     def normalize(self, text: str) -> tuple[str, list[int]]:
         """Normalised text with metaspaces, and for each of its characters the index of its source char (-1: none)."""
