@@ -265,10 +265,15 @@ class Runtime:
         def transposed(name: str) -> np.ndarray:  # a view: sgemm reads it transposed, no copy
             return get(name).T
 
+        scale = np.float32(1.0 / math.sqrt(weights.config.head_dim))  # folded into the query projection
         qkv = np.concatenate([get(f"attention.self.{n}.weight") for n in ("query", "key", "value")], axis=0)
+        qkv_b = np.concatenate([get(f"attention.self.{n}.bias") for n in ("query", "key", "value")])
+        hidden = weights.config.hidden_size
+        qkv[:hidden] *= scale
+        qkv_b[:hidden] *= scale
         return _Layer(
             qkv_t=qkv.T,
-            qkv_b=np.concatenate([get(f"attention.self.{n}.bias") for n in ("query", "key", "value")]),
+            qkv_b=qkv_b,
             out_t=transposed("attention.output.dense.weight"),
             out_b=get("attention.output.dense.bias"),
             ln1_w=get("attention.output.LayerNorm.weight"),
@@ -364,21 +369,22 @@ class Runtime:
         x += self._pos[:length]
         x += self._type[types]
         x = _layer_norm(x, self._eln_w, self._eln_b, c.layer_norm_eps).reshape(batch * length, hidden)
-        bias = np.where(mask, np.float32(0.0), np.float32(-1e9))[:, None, None, :]  # [B, 1, 1, L]
-        scale = np.float32(1.0 / math.sqrt(head_dim))
+        n_tokens = mask.sum(axis=1).tolist()
         for layer in self._layers:
-            qkv = x @ layer.qkv_t
+            qkv = x @ layer.qkv_t  # the query part is pre-scaled by 1/sqrt(head_dim)
             qkv += layer.qkv_b
-            qkv = qkv.reshape(batch, length, 3, heads, head_dim)
-            q = qkv[:, :, 0].transpose(0, 2, 1, 3)  # [B, NH, L, hd]
-            k = qkv[:, :, 1].transpose(0, 2, 3, 1)  # [B, NH, hd, L]
-            v = qkv[:, :, 2].transpose(0, 2, 1, 3)
-            scores = np.matmul(q * scale, k)
-            scores += bias
-            scores -= scores.max(axis=-1, keepdims=True)
-            np.exp(scores, out=scores)
-            scores /= scores.sum(axis=-1, keepdims=True)
-            context = np.matmul(scores, v).transpose(0, 2, 1, 3).reshape(batch * length, hidden)
+            # [3, B, NH, L, hd], contiguous: batched matmuls on contiguous heads run ~2x faster
+            qkv = np.ascontiguousarray(qkv.reshape(batch, length, 3, heads, head_dim).transpose(2, 0, 3, 1, 4))
+            context = np.zeros((batch, length, heads, head_dim), dtype=np.float32)
+            for row, n in enumerate(n_tokens):
+                # attention over the row's real tokens only: no mask, no work on padding
+                q, k, v = qkv[0, row, :, :n], qkv[1, row, :, :n], qkv[2, row, :, :n]
+                scores = np.matmul(q, k.transpose(0, 2, 1))  # [NH, n, n]
+                scores -= scores.max(axis=-1, keepdims=True)
+                np.exp(scores, out=scores)
+                scores /= scores.sum(axis=-1, keepdims=True)
+                context[row, :n] = np.matmul(scores, v).transpose(1, 0, 2)
+            context = context.reshape(batch * length, hidden)
             attended = context @ layer.out_t
             attended += layer.out_b
             attended += x
