@@ -164,7 +164,7 @@ class Encoder:
 # --- model -------------------------------------------------------------------------------------------------
 
 
-def build_model(num_layers: int, train_layers: int):  # type: ignore[no-untyped-def]
+def build_model(num_layers: int, train_layers: int, pooling: str = "cls"):  # type: ignore[no-untyped-def]
     import torch
     from transformers import BertConfig, BertModel
 
@@ -190,8 +190,13 @@ def build_model(num_layers: int, train_layers: int):  # type: ignore[no-untyped-
             self.classifier = torch.nn.Linear(c.hidden_size, 1)
 
         def forward(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-            states = self.bert(input_ids=ids, attention_mask=mask).last_hidden_state[:, 0]
-            return self.classifier(self.dropout(states)).squeeze(-1)
+            states = self.bert(input_ids=ids, attention_mask=mask).last_hidden_state
+            if pooling == "mean":
+                weights = mask.unsqueeze(-1).to(states.dtype)
+                pooled = (states * weights).sum(1) / weights.sum(1)
+            else:
+                pooled = states[:, 0]
+            return self.classifier(self.dropout(pooled)).squeeze(-1)
 
     model = ReaderModel()
     kept = {
@@ -217,7 +222,7 @@ def load_torch_reader(path: Path):  # type: ignore[no-untyped-def]
     from index.dense.weights import apply_overlay, load_overlay
 
     overlay = load_overlay(path)
-    model, _, weights = build_model(overlay.num_layers, 0)
+    model, _, weights = build_model(overlay.num_layers, 0, overlay.pooling)
     tuned = apply_overlay(weights, overlay).tensors
     model.bert.load_state_dict(
         {k: torch.from_numpy(np.asarray(v)) for k, v in tuned.items() if not k.startswith("classifier.")},
@@ -283,7 +288,7 @@ def export(model, base: dict[str, np.ndarray], num_layers: int, path: Path, note
     tensors["classifier.bias"] = model.classifier.bias.detach().numpy()
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.npz")
-    size = save_overlay(tmp, tensors, num_layers=num_layers, pooling="cls", extra_config=notes)
+    size = save_overlay(tmp, tensors, num_layers=num_layers, pooling=notes["pooling"], extra_config=notes)
     tmp.replace(path)
     return size
 
@@ -292,7 +297,7 @@ def train(args: argparse.Namespace, groups: list[list[Pair]], enc: Encoder, out:
     import torch
 
     torch.manual_seed(args.seed)
-    model, base, weights = build_model(args.layers, args.train_layers)
+    model, base, weights = build_model(args.layers, args.train_layers, args.pooling)
     trainable = [p for p in model.parameters() if p.requires_grad]
     log(f"model: {args.layers} layers, top {args.train_layers} trained, {sum(p.numel() for p in trainable):,} params")
     head = list(model.classifier.parameters())
@@ -586,6 +591,8 @@ def main() -> None:
         help="steps after which a copy is kept in --keep-dir, e.g. 250,500",
     )
     parser.add_argument("--keep-dir", default=None)
+    parser.add_argument("--pooling", choices=("cls", "mean"), default="cls")
+    parser.add_argument("--no-eval", dest="evaluate", action="store_false", help="stop after training")
     parser.add_argument("--speed-only", action="store_true", help="time the numpy reader at --out (no torch)")
     args = parser.parse_args()
     args.train_layers = args.train_layers or args.layers
@@ -623,6 +630,7 @@ def main() -> None:
         "trained_on": f"XQuAD articles {train_articles.start}-{train_articles.stop - 1}, seed_qa dev",
         "train_layers": args.train_layers,
         "seed": args.seed,
+        "pooling": args.pooling,
     }
     pad = weights.config.pad_id
     if args.eval_only:
@@ -630,6 +638,9 @@ def main() -> None:
         train_s, size, losses = 0.0, out.stat().st_size, []
     else:
         model, train_s, size, losses = train(args, groups, enc, out, notes)
+
+    if not args.evaluate:
+        return
 
     def score(pairs: list[Pair]) -> np.ndarray:
         return sigmoid(predict(model, [enc.pair(p) for p in pairs], pad))

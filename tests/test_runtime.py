@@ -9,7 +9,7 @@ import threading
 import numpy as np
 import pytest
 
-from index.dense.runtime import EncodedText, Runtime, RuntimeError_
+from index.dense.runtime import EncodedText, EncodeError, Runtime
 from index.dense.tokenizer import Prefix
 from index.dense.weights import (
     MAX_OVERLAY_BYTES,
@@ -180,7 +180,7 @@ def test_sixteen_threads_give_the_sequential_vectors(runtime):
 
 
 def test_too_long_sequence_is_refused(runtime):
-    with pytest.raises(RuntimeError_):
+    with pytest.raises(EncodeError):
         runtime.forward_ids([np.zeros(runtime.config.max_positions + 1, dtype=np.int64)])
 
 
@@ -219,7 +219,7 @@ def test_overlay_truncates_replaces_and_adds_a_head(tmp_path, weights, runtime):
     assert logits.shape == (2, 3)
     expected = changed[0] @ overlay.tensors["classifier.weight"].T + overlay.tensors["classifier.bias"]
     assert np.allclose(logits[0], expected, atol=1e-3)
-    with pytest.raises(RuntimeError_):
+    with pytest.raises(EncodeError):
         runtime.classify_ids([sequence])
 
 

