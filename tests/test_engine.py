@@ -137,7 +137,7 @@ def test_an_unexpected_failure_in_one_file_does_not_stop_the_others(lexical_engi
 
 def test_answer_is_unanswered_on_an_empty_store(lexical_engine):
     answer = lexical_engine.answer("How many industrial parks does Kaluga Region have?")
-    assert not answer.answered and answer.passages == []
+    assert not answer.answered and answer.passages == ()
 
 
 @pytest.mark.parametrize(
@@ -150,7 +150,7 @@ def test_question_language(lexical_engine, question, language):
 
 
 def test_removing_an_unknown_document_names_what_was_looked_up(lexical_engine):
-    from index.engine import DocumentNotFound
+    from index import DocumentNotFound
 
     with pytest.raises(DocumentNotFound) as info:
         lexical_engine.remove("no/such/file.md")
@@ -159,7 +159,7 @@ def test_removing_an_unknown_document_names_what_was_looked_up(lexical_engine):
 
 
 def test_ingest_status_is_a_string(lexical_engine, tmp_path):
-    from index.engine import IngestStatus
+    from index import IngestStatus
 
     (tmp_path / "a.txt").write_text("Kaluga Region has ten industrial parks for investors.", encoding="utf-8")
     result = lexical_engine.ingest([tmp_path / "a.txt"]).results[0]

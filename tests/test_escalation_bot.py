@@ -110,12 +110,12 @@ def test_the_whole_loop(botapi, bot_app):
     assert buttons(confirmation) == [("Add to knowledge", "kb:1")]
     report = botapi.sent(ADMIN_ID)[-1]["text"]
     document = store.document_by_source("agency-answer:1")
-    assert report.startswith(f"Added to the knowledge base as document #{document['id']}: {QUESTION}")
+    assert report.startswith(f"Added to the knowledge base as document #{document.id}: {QUESTION}")
     assert document.title == QUESTION and document.date in days
     # The next investor's paraphrase is answered from it, in the staff's words, and cites it.
     whole = "\n".join(m["text"] for m in botapi.sent(OTHER))
     assert whole.startswith(f"<b>{STAFF_ANSWER}</b>")
-    assert f"💬 <b>Agency answer, {document['date']}</b> — {QUESTION}" in whole
+    assert f"💬 <b>Agency answer, {document.date}</b> — {QUESTION}" in whole
     assert "agency-answer:" not in whole
     # The investor's chat id went with the answer.
     assert [r[0] for r in store.db.execute("SELECT chat_id FROM escalation_askers").fetchall()] == [None]

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from index.answering import scoring
+from index.answering import decision, scoring
 from index.answering.scoring import Thresholds
 from index.answering.windows import PassageTerms, QuestionProfile, passage_sentences, short_windows, window_by_meaning
 from index.store.database import DocumentRecord, Store
@@ -246,7 +246,7 @@ def features(**changes) -> dict[str, float]:
         cross=False,
     )
     base.update(changes)
-    return scoring.decision_features(**base)
+    return decision.decision_features(**base)
 
 
 def test_decision_features():
@@ -270,14 +270,14 @@ def test_decision_features():
     ],
 )
 def test_dense_decision(changes, answers):
-    assert (scoring.dense_decision_score(features(**changes), False, Thresholds()) >= 0) is answers
+    assert (decision.dense_decision_score(features(**changes), False, Thresholds()) >= 0) is answers
 
 
 def test_dense_threshold_is_a_margin_over_the_bar():
     f = features()
-    base = scoring.dense_decision_score(f, False, Thresholds())
-    assert scoring.dense_decision_score(f, False, Thresholds(dense_threshold=0.5)) == pytest.approx(base - 0.5)
-    assert scoring.answer_probability(0.0) == 0.5
+    base = decision.dense_decision_score(f, False, Thresholds())
+    assert decision.dense_decision_score(f, False, Thresholds(dense_threshold=0.5)) == pytest.approx(base - 0.5)
+    assert decision.answer_probability(0.0) == 0.5
 
 
 # --- sentence vectors in the store -------------------------------------------------------------------------

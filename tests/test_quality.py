@@ -41,7 +41,7 @@ def test_qa_set_is_consistent():
 @pytest.mark.parametrize("q", OFF_TOPIC, ids=[q["id"] for q in OFF_TOPIC])
 def test_off_topic_questions_are_not_answered(knowledge_engine, q):
     answer = knowledge_engine.answer(q["question"])
-    assert not answer.answered and answer.passages == []
+    assert not answer.answered and answer.passages == ()
 
 
 @pytest.mark.parametrize(
@@ -122,7 +122,7 @@ def test_hybrid_answers_the_parks_question_with_its_sentence(hybrid_engine, ques
 )
 def test_hybrid_declines_what_the_documents_do_not_say(hybrid_engine, question):
     answer = hybrid_engine.answer(question)
-    assert not answer.answered and answer.passages == []
+    assert not answer.answered and answer.passages == ()
 
 
 @pytest.mark.parametrize("lang", ["en", "ru"])
