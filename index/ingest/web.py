@@ -34,6 +34,7 @@ from pathlib import Path
 from index.ingest.addresses import normalize_address
 from index.ingest.files import Ingester, IngestResult, IngestStatus, ReadDocument, failed_result, run_with_timeout
 from index.readers import ReadError, read_data
+from index.results import Document
 from index.web import (
     FetchConfig,
     FetchError,
@@ -269,13 +270,13 @@ class WebIngester:
         seconds = time.monotonic() - started
         return fetched, ReadDocument(path, entry.source, digest, len(fetched.data), doc, seconds, overrides, fields)
 
-    def _fetch(self, address: str, existing: dict | None) -> FetchResult:
+    def _fetch(self, address: str, existing: Document | None) -> FetchResult:
         """A stored page is fetched conditionally: an unchanged one costs a 304, not its body."""
         if existing is None:
             return fetch(address, self.config)
-        return fetch(address, self.config, etag=existing.get("etag"), last_modified=existing.get("last_modified"))
+        return fetch(address, self.config, etag=existing.etag, last_modified=existing.last_modified)
 
-    def _mark_fetched(self, existing: dict, fetched: FetchResult) -> None:
+    def _mark_fetched(self, existing: Document, fetched: FetchResult) -> None:
         self.store.mark_fetched(
             existing.id,
             fetched_at=self._now(),
@@ -316,7 +317,7 @@ def _utf8_if_declared(fetched: FetchResult) -> bytes:
         return data
 
 
-def _stored(doc: dict, status: IngestStatus) -> IngestResult:
+def _stored(doc: Document, status: IngestStatus) -> IngestResult:
     return IngestResult(Path(doc.source), status, doc.id, doc.title, doc.date, doc.chunks)
 
 
