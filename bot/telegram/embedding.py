@@ -119,7 +119,8 @@ class BackgroundEmbedding:
 async def embed_backlog(context: BotContext) -> None:
     """JobQueue callback, once at start: embed the chunks a killed or lexical-only run left without a vector."""
     embedding = context.bot_data.embedding
-    if not embedding.enabled:
+    embedder = embedding.engine.embedder
+    if embedder is None:  # not embedding.enabled
         return
     missing = await asyncio.to_thread(embedding.missing)
     if not missing:
@@ -128,7 +129,7 @@ async def embed_backlog(context: BotContext) -> None:
         "%d chunks have no vector from %s yet: embedding them in the background; until then they are "
         "found by keywords only.",
         missing,
-        embedding.engine.embedder.label,
+        embedder.label,
     )
     run = await embedding.run()
     if run.outcome is EmbedOutcome.DONE:

@@ -105,10 +105,11 @@ async def refresh_web(context: BotContext) -> None:
     counts = [report.count(status) for status in ("unchanged", "replaced", "failed", "added")]
     log.info("Web refresh: %d unchanged, %d changed, %d failed, %d new", *counts)
     message = refresh_text(report, data.settings.staff_language)
-    for admin in sorted(data.settings.admins) if message is not None else ():
-        try:
-            await send_report(context, admin, message)
-        except Exception:
-            log.warning("Could not send the refresh report to an admin", exc_info=True)
+    if message is not None:
+        for admin in sorted(data.settings.admins):
+            try:
+                await send_report(context, admin, message)
+            except Exception:
+                log.warning("Could not send the refresh report to an admin", exc_info=True)
     if report.chunk_ids and data.embedding.enabled:  # changed and new pages, by meaning too
         await data.embedding.run()
