@@ -29,6 +29,7 @@ from bot.telegram import formatting
 from bot.telegram.context import (
     BotContext,
     BotData,
+    message_parts,
     reply,
     send_html,
     send_plain,
@@ -40,7 +41,7 @@ from bot.telegram.embedding import EmbedOutcome, EmbedRun
 from index import SUPPORTED_FORMATS
 
 if TYPE_CHECKING:
-    from index import IngestResult
+    from index import Document, IngestResult
 
 REPORT_TOPICS = 10  # topics and questions a staff report lists
 # How long an upload's reply waits for its embedding: done by then (a small document), one message says
@@ -83,13 +84,14 @@ async def refuse_unless_admin(update: Update, context: BotContext) -> bool:
 async def document(update: Update, context: BotContext) -> None:
     """A file from staff: check it, download it under a generated name, ingest it, report the result."""
     data = context.bot_data
-    sender = update.effective_user.id if update.effective_user else None
-    if update.effective_chat.type != ChatType.PRIVATE and not data.settings.is_admin(sender):
+    parts = message_parts(update)
+    if parts is None or parts.message.document is None:
+        return  # registered for messages with a document
+    message, doc = parts.message, parts.message.document
+    if message.chat.type != ChatType.PRIVATE and not data.settings.is_admin(parts.user_id):
         return  # files shared in groups are not for the bot
     if not await refuse_unless_admin(update, context):
         return
-    message = update.effective_message
-    doc = message.document
     lang = user_language(update)
     name = safe_file_name(doc.file_name or "")
     suffix = Path(name).suffix.lower()
@@ -171,8 +173,10 @@ def _ingest_upload(data: BotData, incoming: Path, source: str, title: str | None
 
 
 async def docs_command(update: Update, context: BotContext) -> None:
-    if not await refuse_unless_admin(update, context):
+    parts = message_parts(update)
+    if parts is None or not await refuse_unless_admin(update, context):
         return
+    chat_id = parts.chat_id
     lang = user_language(update)
     docs = await asyncio.to_thread(context.bot_data.engine.documents)
     if not docs:
@@ -190,7 +194,7 @@ async def docs_command(update: Update, context: BotContext) -> None:
         )
         for d in docs
     ]
-    await send_html(context, update.effective_chat.id, formatting.pack([formatting.Block("", line) for line in lines]))
+    await send_html(context, chat_id, formatting.pack([formatting.Block("", line) for line in lines]))
 
 
 async def remove_command(update: Update, context: BotContext) -> None:
@@ -210,7 +214,7 @@ async def remove_command(update: Update, context: BotContext) -> None:
     await reply(update, text("removed", lang, id=doc.id, title=doc.title))
 
 
-def _remove_document(data: BotData, doc_id: str) -> dict:
+def _remove_document(data: BotData, doc_id: str) -> Document:
     """Remove the document and, for an upload, its kept original (a worker thread)."""
     doc = data.engine.remove(doc_id)
     if doc.source.startswith("upload:"):
@@ -223,11 +227,12 @@ def _remove_document(data: BotData, doc_id: str) -> dict:
 
 async def stats_command(update: Update, context: BotContext) -> None:
     """The last 7 days, for staff."""
-    if not await refuse_unless_admin(update, context):
+    parts = message_parts(update)
+    if parts is None or not await refuse_unless_admin(update, context):
         return
     lang = user_language(update)
     report = await asyncio.to_thread(stats_text, context.bot_data.questions, lang)
-    await send_report(context, update.effective_chat.id, report)
+    await send_report(context, parts.chat_id, report)
 
 
 def stats_text(questions: QuestionLog, lang: str, now: dt.datetime | None = None) -> str:
@@ -240,11 +245,12 @@ def stats_text(questions: QuestionLog, lang: str, now: dt.datetime | None = None
 
 async def unanswered_command(update: Update, context: BotContext) -> None:
     """The latest 10 unanswered questions, and how many there are per topic."""
-    if not await refuse_unless_admin(update, context):
+    parts = message_parts(update)
+    if parts is None or not await refuse_unless_admin(update, context):
         return
     lang = user_language(update)
     report = await asyncio.to_thread(unanswered_text, context.bot_data.questions, lang)
-    await send_report(context, update.effective_chat.id, report)
+    await send_report(context, parts.chat_id, report)
 
 
 def unanswered_text(questions: QuestionLog, lang: str) -> str:
