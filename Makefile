@@ -19,10 +19,12 @@ $(STAMP): pyproject.toml constraints.txt
 run: setup
 	$(BIN)/investbot run
 
-# The lint and format gate runs before the tests, so CI (.ci/run: make test) enforces it.
+# The lint, format and type gate runs before the tests, so CI (.ci/run: make test) enforces it. mypy reads its
+# configuration (packages index and bot) from pyproject.toml.
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 # Rewrites files: run it on a tree nobody else is editing.
 format: setup

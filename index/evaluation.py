@@ -27,6 +27,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
@@ -228,12 +229,12 @@ def build_engines(
         # The title is kept out of search: the reference sees the paragraph text only.
         hybrid.add_text(f"xquad:{p.key}", p.text, title=p.title, index_title=False, embed=False)
     from_cache = embedded = 0
-    if embedder is not None:
+    if builder is not None:  # that is, embedder is not None
         chunks = hybrid.sync_vectors(progress)
         if isinstance(builder.encoder, CachingEncoder):
             from_cache, embedded = builder.encoder.from_cache, builder.encoder.encoded
             if embedded:
-                cache.save()
+                builder.encoder.cache.save()
         else:
             embedded = chunks
         hybrid = Engine(store, config, embedder)  # questions from the model itself, as always
@@ -243,7 +244,8 @@ def build_engines(
         for row in store.db.query("SELECT c.id, d.source FROM chunks c JOIN documents d ON d.id = c.doc_id")
     }
     lexical = Engine(store, replace(config, model=None), None)
-    dense = Engine(_KeywordSearchOff(store), config, embedder) if embedder is not None else None
+    # _KeywordSearchOff stands in for the store by delegation, not by inheritance.
+    dense = Engine(cast(Store, _KeywordSearchOff(store)), config, embedder) if embedder is not None else None
     return Engines(hybrid if embedder is not None else lexical, lexical, dense, chunk_to_doc), from_cache, embedded
 
 
@@ -271,7 +273,8 @@ def _engine_figures(
 ) -> Figures:
     """Recall from the engine's re-ranked candidates, and its answer; with `encoded`, the question's
     vector is given and its encoding time counted."""
-    rankings, contains, answered, elapsed = [], 0, 0, 0.0
+    rankings: list[list[str]] = []
+    contains, answered, elapsed = 0, 0, 0.0
     for i, (q, gold) in enumerate(zip(questions, golds, strict=True)):
         vector = encoded.vectors[i] if encoded is not None else None
         started = time.perf_counter()
@@ -292,8 +295,11 @@ def _engine_figures(
 def _dense_figures(
     engines: Engines, questions: list[Question], golds: list[list[str]], encoded: EncodedQuestions
 ) -> Figures:
+    if engines.dense is None:
+        raise ValueError("dense figures need a model")
     index = engines.hybrid.vector_index()
-    rankings, elapsed = [], 0.0
+    rankings: list[list[str]] = []
+    elapsed = 0.0
     for i in range(len(questions)):
         started = time.perf_counter()
         hits = index.search(encoded.vectors[i], RANK_DEPTH * 2) if index is not None else []
@@ -314,7 +320,7 @@ def bm25s_reference(paragraphs: list[Paragraph], questions: list[Question], gold
 
     retriever = bm25s.BM25()
     retriever.index([terms(p.text) for p in paragraphs], show_progress=False)
-    rankings = []
+    rankings: list[list[str]] = []
     started = time.perf_counter()
     for q in questions:
         tokens = [t for t in terms(q.text) if t in retriever.vocab_dict]

@@ -4,11 +4,15 @@ naming the model), the question log, and embedding with a progress bar."""
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
 from bot.cli.model_status import model_line
 from bot.settings import Settings
+
+if TYPE_CHECKING:  # the engine (and its dependencies) load only in commands that need it
+    from index import Engine
 
 
 class Context:
@@ -16,9 +20,9 @@ class Context:
 
     def __init__(self, settings: Settings):
         self.settings = settings
-        self._engine = None
+        self._engine: Engine | None = None
 
-    def engine(self, quiet: bool = False):
+    def engine(self, quiet: bool = False) -> Engine:
         if self._engine is None:
             from index import Engine
 

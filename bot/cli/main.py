@@ -7,6 +7,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -15,6 +16,9 @@ from bot.cli.model_status import backends_report, model_line
 from bot.cli.questions import answers, questions, review, stats
 from bot.messages import render_text, with_agency_reply
 from bot.settings import Settings, SettingsError
+
+if TYPE_CHECKING:
+    from click._termui_impl import ProgressBar  # what click.progressbar returns; click exports no name for it
 
 
 def failure_reason(result) -> str:
@@ -314,7 +318,7 @@ def serve_bot(settings: Settings, engine) -> None:
     from bot.telegram.app import build_application
     from bot.telegram.app import run as run_application
 
-    configure_logging([settings.telegram_token, settings.webhook_secret or ""])
+    configure_logging([settings.telegram_token or "", settings.webhook_secret or ""])
     questions = QuestionLog.open(engine.store, settings.log_salt, settings.log_retention_days)
     application = build_application(settings, engine, questions)
     mode = f"webhook {settings.webhook_url}" if settings.webhook_url else "long polling"
@@ -373,7 +377,10 @@ def model(click_ctx: click.Context) -> None:
         return
     from index import open_model
 
-    settings = click_ctx.find_object(Context).settings
+    context = click_ctx.find_object(Context)
+    if context is None:  # cli() always sets it
+        raise click.UsageError("run as a subcommand of investbot")
+    settings = context.settings
     embedder, problem = open_model(settings.engine_config())
     click.echo(model_line(settings, embedder, problem))
     for line in backends_report(settings):
@@ -422,7 +429,7 @@ class _Bars:
     """One progress bar (with its ETA) per label, on stderr: progress(label, done, total)."""
 
     def __init__(self):
-        self.bars: dict[str, click.progressbar] = {}
+        self.bars: dict[str, ProgressBar[int]] = {}
 
     def __call__(self, label: str, done: int, total: int) -> None:
         if label not in self.bars:

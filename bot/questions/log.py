@@ -170,6 +170,7 @@ class QuestionLog:
         # Raw SQL, not table.insert(): sqlite-utils would commit the open transaction.
         with self.store.transaction():
             cur = self.store.db.execute(f"INSERT INTO questions ({columns}) VALUES ({marks})", values)
+        assert cur.lastrowid is not None  # an INSERT always sets lastrowid
         return cur.lastrowid
 
     def feedback(self, question_id: int, user_id: int, value: int) -> Feedback:
@@ -220,7 +221,8 @@ class QuestionLog:
         limit: int | None = None,
     ) -> list[dict]:
         """Logged questions, newest first; `since` is an ISO timestamp or date (UTC)."""
-        where, params = [], []
+        where: list[str] = []
+        params: list[str | int] = []
         if since:
             where.append("asked_at >= ?")
             params.append(since)

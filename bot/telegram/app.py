@@ -94,8 +94,8 @@ def build_application(settings: Settings, engine: Engine, questions: QuestionLog
         .connection_pool_size(settings.concurrent_updates + 8)
         .post_init(_post_init)
     )
-    if settings.api_base_url:
-        builder = builder.base_url(settings.api_base_url).base_file_url(settings.file_base_url)
+    if settings.api_base_url and (file_base_url := settings.file_base_url):  # derived from the API URL if unset
+        builder = builder.base_url(settings.api_base_url).base_file_url(file_base_url)
     application = builder.build()
     limiter = RateLimiter(settings.rate_limit_per_minute, RATE_WINDOW_S)
     application.bot_data.wire(
@@ -181,7 +181,7 @@ def webhook_options(settings: Settings) -> dict:
     return {
         "listen": settings.webhook_listen,
         "port": settings.webhook_port,
-        "url_path": urlparse(settings.webhook_url).path.lstrip("/"),
+        "url_path": urlparse(settings.webhook_url or "").path.lstrip("/"),
         "webhook_url": settings.webhook_url,
         "secret_token": settings.webhook_secret,
         "allowed_updates": Update.ALL_TYPES,

@@ -9,9 +9,11 @@ senders here take either packed HTML from bot/formatting.py or plain text they e
 from __future__ import annotations
 
 import logging
+import re
+from dataclasses import dataclass
 from pathlib import Path
 
-from telegram import InlineKeyboardMarkup, Update
+from telegram import CallbackQuery, InlineKeyboardMarkup, Message, Update
 from telegram.ext import CallbackContext, ExtBot
 
 from bot.questions.escalations import Escalations
@@ -66,6 +68,37 @@ class BotContext(CallbackContext[ExtBot[None], dict, dict, BotData]):
     """The context every handler receives: `context.bot_data` is the `BotData`."""
 
 
+@dataclass(frozen=True)
+class MessageParts:
+    """What a handler of a message (or command) reads from its update, without None: see `message_parts`."""
+
+    message: Message
+    chat_id: int
+    user_id: int | None  # None for a channel post or an anonymous group admin
+
+
+def message_parts(update: Update) -> MessageParts | None:
+    """The message, its chat and its sender; None for an update without a message (a handler then does nothing)."""
+    message = update.effective_message
+    if message is None:
+        return None
+    return MessageParts(message, message.chat_id, sender_id(update))
+
+
+def sender_id(update: Update) -> int | None:
+    """The id of the person behind the update, when Telegram names one."""
+    user = update.effective_user
+    return user.id if user is not None else None
+
+
+def pressed(update: Update, context: BotContext) -> tuple[CallbackQuery, re.Match[str]] | None:
+    """A button press and what its handler's pattern matched in the callback data; None for anything else."""
+    query = update.callback_query
+    if query is None or not context.matches:
+        return None
+    return query, context.matches[0]
+
+
 def user_language(update: Update, sample: str = "") -> str:
     """Telegram's language_code when it says Russian or English, else the script of the text."""
     user = update.effective_user
@@ -79,7 +112,9 @@ def user_language(update: Update, sample: str = "") -> str:
 
 async def reply(update: Update, plain: str) -> None:
     """A short plain-text reply to the update's message (escaped: it goes out as HTML)."""
-    await update.effective_message.reply_text(formatting.escape(plain))
+    message = update.effective_message
+    if message is not None:
+        await message.reply_text(formatting.escape(plain))
 
 
 async def send_plain(context: BotContext, chat_id: int, plain: str) -> None:

@@ -34,7 +34,17 @@ from bot.questions.escalations import (
 )
 from bot.settings import Settings
 from bot.telegram import formatting
-from bot.telegram.context import BotContext, BotData, reply, send_html, send_report, user_language
+from bot.telegram.context import (
+    BotContext,
+    BotData,
+    message_parts,
+    pressed,
+    reply,
+    send_html,
+    send_report,
+    sender_id,
+    user_language,
+)
 from bot.telegram.staff import admin_only
 from index import Engine, Passage
 
@@ -158,9 +168,12 @@ def closest_passages(engine: Engine, question: str, k: int = STAFF_PASSAGES) -> 
 
 async def ask_agency_pressed(update: Update, context: BotContext) -> None:
     """`esc:QUESTION` — send the presser's own unanswered question to staff (or join it when it waits already)."""
-    query = update.callback_query
+    press = pressed(update, context)
+    if press is None:
+        return
+    query, match = press
     data = context.bot_data
-    question_id = int(context.matches[0].group(1))
+    question_id = int(match.group(1))
     message = query.message
     if message is None or not can_escalate(data.settings):
         await query.answer(text("expired", user_language(update)))
@@ -191,6 +204,8 @@ async def ask_agency_pressed(update: Update, context: BotContext) -> None:
     await context.bot.send_message(
         message.chat.id, formatting.escape(text("escalation_sent", lang, days=data.escalations.days))
     )
+    if result.escalation is None:
+        return  # a created or joined escalation always comes with its record
     if outcome is EscalateOutcome.CREATED:
         await _tell_staff(context, result.escalation)
     else:
@@ -261,6 +276,8 @@ async def staff_reply(update: Update, context: BotContext) -> None:
     one that was about an escalation stops there (ApplicationHandlerStop), delivered or not.
     """
     message = update.effective_message
+    if message is None:
+        return
     replied = message.reply_to_message
     if replied is None or replied.from_user is None or replied.from_user.id != context.bot.id:
         return
@@ -274,8 +291,7 @@ async def staff_reply(update: Update, context: BotContext) -> None:
     if escalation is None:
         return
     lang = user_language(update)
-    sender = update.effective_user
-    if not data.settings.is_admin(sender.id if sender else None):
+    if not data.settings.is_admin(sender_id(update)):
         await reply(update, text("escalation_not_admin", lang))
         raise ApplicationHandlerStop
     staff_text = (message.text or "").strip()
@@ -288,7 +304,8 @@ async def _deliver(update: Update, context: BotContext, escalation_id: int, staf
     data = context.bot_data
     result = await asyncio.to_thread(data.escalations.answer, escalation_id, staff_text)
     if result.outcome is ReplyOutcome.ALREADY_ANSWERED:
-        when = local_time(result.escalation.answered_at, data.settings.timezone)
+        answered_at = result.escalation.answered_at if result.escalation is not None else None
+        when = local_time(answered_at, data.settings.timezone) if answered_at else "—"
         await reply(update, text("escalation_already_answered", lang, when=when))
         return
     if result.outcome is ReplyOutcome.EXPIRED:
@@ -305,7 +322,10 @@ async def _deliver(update: Update, context: BotContext, escalation_id: int, staf
         except Exception:
             log.warning("Could not deliver a staff answer to an investor", exc_info=True)
     await asyncio.to_thread(data.escalations.record_delivery, escalation_id, delivered)
-    await update.effective_message.reply_text(
+    message = update.effective_message
+    if message is None:
+        return
+    await message.reply_text(
         formatting.escape(delivery_text(delivered, len(result.recipients), lang)),
         reply_markup=add_knowledge_keyboard(escalation_id, lang),
     )
@@ -317,10 +337,13 @@ async def _deliver(update: Update, context: BotContext, escalation_id: int, staf
 @admin_only
 async def add_knowledge_pressed(update: Update, context: BotContext) -> None:
     """`kb:ESCALATION` — keep an answered escalation as an agency answer document (staff only, once)."""
-    query = update.callback_query
+    press = pressed(update, context)
+    if press is None:
+        return
+    query, match = press
     data = context.bot_data
     lang = user_language(update)
-    escalation_id = int(context.matches[0].group(1))
+    escalation_id = int(match.group(1))
     today = dt.datetime.now(data.settings.tz).date().isoformat()
     result = await asyncio.to_thread(data.escalations.add_to_knowledge, data.engine, escalation_id, today)
     if result.outcome is KnowledgeOutcome.NOT_ANSWERED:
@@ -340,9 +363,12 @@ async def add_knowledge_pressed(update: Update, context: BotContext) -> None:
 @admin_only
 async def pending_command(update: Update, context: BotContext) -> None:
     """/pending — the waiting questions, oldest first, each a message staff can reply to."""
+    parts = message_parts(update)
+    if parts is None:
+        return
     data = context.bot_data
     lang = user_language(update)
-    chat_id = update.effective_chat.id
+    chat_id = parts.chat_id
     waiting, total = await asyncio.to_thread(_waiting, data, PENDING_SHOWN)
     if not waiting:
         await reply(update, text("pending_none", lang))
@@ -365,8 +391,11 @@ def _waiting(data: BotData, limit: int) -> tuple[list[Escalation], int]:
 @admin_only
 async def answers_command(update: Update, context: BotContext) -> None:
     """/answers — the agency answers in the knowledge base."""
+    parts = message_parts(update)
+    if parts is None:
+        return
     answers = await asyncio.to_thread(context.bot_data.escalations.agency_answers)
-    await send_report(context, update.effective_chat.id, answers_text(answers, user_language(update)))
+    await send_report(context, parts.chat_id, answers_text(answers, user_language(update)))
 
 
 # --- expiry ----------------------------------------------------------------------------------------------

@@ -114,14 +114,15 @@ def _split_text(body: str, fits: Callable[[str], bool], level: int = 0) -> list[
         return [body]
     if level == len(_BOUNDARIES):
         # One unbreakable run: cut by characters (plain text, so no escape is ever halved).
-        out, start = [], 0
+        cuts: list[str] = []
+        start = 0
         while start < len(body):
             end = len(body)
             while not fits(body[start:end]):
                 end = start + max(1, (end - start) * 3 // 4)
-            out.append(body[start:end])
+            cuts.append(body[start:end])
             start = end
-        return out
+        return cuts
     separator = _BOUNDARIES[level]
     parts = [p for p in separator.split(body) if p.strip()]
     if len(parts) <= 1:

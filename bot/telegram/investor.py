@@ -19,7 +19,17 @@ from telegram.constants import ChatAction, ChatType
 from bot.messages import EXAMPLES, text, with_agency_reply
 from bot.questions.log import Feedback
 from bot.telegram import formatting
-from bot.telegram.context import BotContext, reply, send_html, send_plain, show_action, user_language
+from bot.telegram.context import (
+    BotContext,
+    message_parts,
+    pressed,
+    reply,
+    send_html,
+    send_plain,
+    sender_id,
+    show_action,
+    user_language,
+)
 from bot.telegram.escalations import ask_agency_keyboard, can_escalate
 from bot.telegram.staff import upload_formats
 from index import Answer, detect_language
@@ -52,23 +62,27 @@ def more_data(question_id: int, shown: int) -> str:
 
 
 async def start(update: Update, context: BotContext) -> None:
+    message = update.effective_message
+    if message is None:
+        return
     lang = user_language(update)
     buttons = [[InlineKeyboardButton(q, callback_data=example_data(lang, i))] for i, q in enumerate(EXAMPLES[lang])]
-    await update.effective_message.reply_text(
-        formatting.escape(text("greeting", lang)), reply_markup=InlineKeyboardMarkup(buttons)
-    )
+    await message.reply_text(formatting.escape(text("greeting", lang)), reply_markup=InlineKeyboardMarkup(buttons))
 
 
 async def help_command(update: Update, context: BotContext) -> None:
     lang = user_language(update)
     message = text("help", lang)
     settings = context.bot_data.settings
-    if settings.is_admin(update.effective_user and update.effective_user.id):
+    if settings.is_admin(sender_id(update)):
         message += text("help_admin", lang, formats=upload_formats(), limit=settings.upload_limit_mb)
     await reply(update, message)
 
 
 async def sources(update: Update, context: BotContext) -> None:
+    parts = message_parts(update)
+    if parts is None:
+        return
     lang = user_language(update)
     docs = await asyncio.to_thread(context.bot_data.engine.documents)
     if not docs:
@@ -76,11 +90,13 @@ async def sources(update: Update, context: BotContext) -> None:
         return
     lines = [f"• {d.title}" + (f" — {d.date}" if d.date else "") for d in docs]
     blocks = [formatting.Block("<b>", text("sources_title", lang), "</b>"), formatting.Block("", "\n".join(lines))]
-    await send_html(context, update.effective_chat.id, formatting.pack(blocks))
+    await send_html(context, parts.chat_id, formatting.pack(blocks))
 
 
 async def ask_command(update: Update, context: BotContext) -> None:
     message = update.effective_message
+    if message is None:
+        return
     parts = (message.text or "").split(maxsplit=1)
     question = parts[1].strip() if len(parts) > 1 else ""
     if not question:
@@ -91,11 +107,14 @@ async def ask_command(update: Update, context: BotContext) -> None:
 
 async def text_message(update: Update, context: BotContext) -> None:
     message = update.effective_message
+    if message is None:
+        return
     question = message.text or ""
     if message.chat.type != ChatType.PRIVATE:
-        question = addressed_text(message, context.bot.username, context.bot.id)
-        if question is None:
+        addressed = addressed_text(message, context.bot.username, context.bot.id)
+        if addressed is None:
             return  # group chatter not meant for the bot
+        question = addressed
     if question.strip():
         await answer_question(update, context, question.strip())
 
@@ -128,7 +147,9 @@ async def answer_question(update: Update, context: BotContext, question: str, ch
     """Answer, log, reply with the passages and the buttons; in groups as a reply to the question."""
     data = context.bot_data
     message = update.effective_message
-    chat_id = chat_id or message.chat_id
+    chat_id = chat_id or (message.chat_id if message is not None else None)
+    if chat_id is None:
+        return  # nowhere to answer
     user = update.effective_user
     lang = detect_language(question) if question.strip() else user_language(update)
     limit = data.settings.max_question_chars
@@ -165,7 +186,7 @@ async def answer_question(update: Update, context: BotContext, question: str, ch
         chat_id,
         formatting.pack(formatting.answer_blocks(answer)),
         markup,
-        reply_to=message.message_id if in_group else None,
+        reply_to=message.message_id if message is not None and in_group else None,
     )
 
 
@@ -187,21 +208,25 @@ def answer_keyboard(
 
 async def example_pressed(update: Update, context: BotContext) -> None:
     """`ex:LANG:N` — ask the N-th example question of /start."""
-    query = update.callback_query
-    match = context.matches[0]
+    press = pressed(update, context)
+    if press is None:
+        return
+    query, match = press
     examples = EXAMPLES[match.group(1)]
     index = int(match.group(2))
     if index >= len(examples):
         await stale_button(update, context)
         return
     await query.answer()
-    await answer_question(update, context, examples[index], chat_id=query.message.chat_id if query.message else None)
+    await answer_question(update, context, examples[index], chat_id=query.message.chat.id if query.message else None)
 
 
 async def feedback_pressed(update: Update, context: BotContext) -> None:
     """`fb:QUESTION:±1` — count the asker's vote and tick the pressed button."""
-    query = update.callback_query
-    match = context.matches[0]
+    press = pressed(update, context)
+    if press is None:
+        return
+    query, match = press
     question_id, value = int(match.group(1)), int(match.group(2))
     lang = user_language(update)
     result = await asyncio.to_thread(context.bot_data.questions.feedback, question_id, query.from_user.id, value)
@@ -212,14 +237,16 @@ async def feedback_pressed(update: Update, context: BotContext) -> None:
         await query.answer(text("expired", lang))
         return
     await query.answer(text("thanks", lang))
-    more_from = _more_offset(query.message)
+    more_from = _more_offset(update.effective_message)
     await query.edit_message_reply_markup(answer_keyboard(question_id, lang, vote=value, more_from=more_from))
 
 
 async def more_pressed(update: Update, context: BotContext) -> None:
     """`more:QUESTION:SHOWN` — the next passages of an answer, after the SHOWN already sent."""
-    query = update.callback_query
-    match = context.matches[0]
+    press = pressed(update, context)
+    if press is None:
+        return
+    query, match = press
     question_id, shown = int(match.group(1)), int(match.group(2))
     lang = user_language(update)
     data = context.bot_data
@@ -232,22 +259,23 @@ async def more_pressed(update: Update, context: BotContext) -> None:
     further = answer.answered and len(answer.passages) > shown + MORE_STEP
     await query.answer(None if extra else text("no_more", lang))
     # The pressed More is used up; an answer's vote buttons stay.
-    votes = _has_votes(query.message)
+    votes = _has_votes(update.effective_message)
     await query.edit_message_reply_markup(
         answer_keyboard(question_id, lang, vote=row["feedback"], more_from=None) if votes else None
     )
-    if extra:
+    if extra and query.message is not None:
         markup = None
         if further:
             button = InlineKeyboardButton(text("more", lang), callback_data=more_data(question_id, shown + len(extra)))
             markup = InlineKeyboardMarkup([[button]])
         blocks = formatting.passage_blocks(extra, shown + 1, language=answer.language)
-        await send_html(context, query.message.chat_id, formatting.pack(blocks), markup)
+        await send_html(context, query.message.chat.id, formatting.pack(blocks), markup)
 
 
 async def stale_button(update: Update, context: BotContext) -> None:
     """Any other callback data (an old button, or data a client made up): say so, change nothing."""
-    await update.callback_query.answer(text("expired", user_language(update)))
+    if update.callback_query is not None:
+        await update.callback_query.answer(text("expired", user_language(update)))
 
 
 def _more_offset(message: Message | None) -> int | None:

@@ -106,11 +106,12 @@ async def refresh_web(context: BotContext) -> None:
     counts = [report.count(status) for status in ("unchanged", "replaced", "failed", "added")]
     log.info("Web refresh: %d unchanged, %d changed, %d failed, %d new", *counts)
     message = refresh_text(report, data.settings.staff_language)
-    for admin in sorted(data.settings.admins) if message is not None else ():
-        try:
-            await send_report(context, admin, message)
-        except Exception:
-            log.warning("Could not send the refresh report to an admin", exc_info=True)
+    if message is not None:
+        for admin in sorted(data.settings.admins):
+            try:
+                await send_report(context, admin, message)
+            except Exception:
+                log.warning("Could not send the refresh report to an admin", exc_info=True)
     if report.chunk_ids and data.embedding.enabled:  # changed and new pages, by meaning too
         await data.embedding.run()
 
@@ -118,7 +119,8 @@ async def refresh_web(context: BotContext) -> None:
 async def embed_backlog(context: BotContext) -> None:
     """JobQueue callback, once at start: embed the chunks a killed or lexical-only run left without a vector."""
     embedding = context.bot_data.embedding
-    if not embedding.enabled:
+    embedder = embedding.engine.embedder
+    if embedder is None:  # not embedding.enabled
         return
     missing = await asyncio.to_thread(embedding.missing)
     if not missing:
@@ -127,7 +129,7 @@ async def embed_backlog(context: BotContext) -> None:
         "%d chunks have no vector from %s yet: embedding them in the background; until then they are "
         "found by keywords only.",
         missing,
-        embedding.engine.embedder.label,
+        embedder.label,
     )
     run = await embedding.run()
     if run.outcome is EmbedOutcome.DONE:

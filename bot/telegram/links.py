@@ -20,7 +20,7 @@ from telegram.constants import ChatAction
 from bot.messages import ingested_text, plural, text
 from bot.settings import web_failure_line
 from bot.telegram import investor
-from bot.telegram.context import BotContext, reply, send_report, show_action, user_language
+from bot.telegram.context import BotContext, message_parts, reply, send_report, show_action, user_language
 from bot.telegram.staff import admin_only
 from index import IngestStatus, ListingResult, WebReport, WebResult, is_address
 
@@ -33,11 +33,13 @@ LINK_MESSAGE = re.compile(r"\A\s*https?://\S+(?:\s+https?://\S+)*\s*\Z", re.IGNO
 
 async def link_message(update: Update, context: BotContext) -> None:
     """A private message that is a link: staff add it; anyone else asked a question."""
-    user = update.effective_user
-    if not context.bot_data.settings.is_admin(user.id if user else None):
+    parts = message_parts(update)
+    if parts is None:
+        return
+    if not context.bot_data.settings.is_admin(parts.user_id):
         await investor.text_message(update, context)
         return
-    await ingest_links(update, context, (update.effective_message.text or "").split())
+    await ingest_links(update, context, (parts.message.text or "").split())
 
 
 @admin_only
@@ -52,6 +54,9 @@ async def add_command(update: Update, context: BotContext) -> None:
 
 async def ingest_links(update: Update, context: BotContext, addresses: Sequence[str]) -> None:
     """Tell staff the fetch has started, ingest in a worker thread, then report every address."""
+    parts = message_parts(update)
+    if parts is None:
+        return
     data = context.bot_data
     lang = user_language(update)
     addresses = list(dict.fromkeys(addresses))
@@ -59,7 +64,7 @@ async def ingest_links(update: Update, context: BotContext, addresses: Sequence[
         await reply(update, text("too_many_links", lang, limit=MAX_LINKS))
         return
     await reply(update, text("fetching", lang, addresses=", ".join(addresses)))
-    chat_id = update.effective_chat.id
+    chat_id = parts.chat_id
     await show_action(context, chat_id, ChatAction.TYPING)
     report = await asyncio.to_thread(data.engine.ingest_urls, addresses, data.settings.fetch_config(), embed=False)
     await send_report(context, chat_id, web_report_text(report, lang, data.settings.max_pages))

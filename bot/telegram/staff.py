@@ -16,9 +16,9 @@ import hashlib
 import re
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from telegram import Update
 from telegram.constants import ChatAction
@@ -31,6 +31,7 @@ from bot.telegram import formatting
 from bot.telegram.context import (
     BotContext,
     BotData,
+    message_parts,
     reply,
     send_html,
     send_plain,
@@ -42,7 +43,7 @@ from bot.telegram.embedding import EmbedOutcome, EmbedRun
 from index import SUPPORTED_FORMATS
 
 if TYPE_CHECKING:
-    from index import IngestResult
+    from index import Document, IngestResult
 
 REPORT_TOPICS = 10  # topics and questions a staff report lists
 # How long an upload's reply waits for its embedding: done by then (a small document), one message says
@@ -67,7 +68,7 @@ def upload_path(uploads: Path, source: str) -> Path:
     return uploads / f"{digest}{Path(source).suffix.lower()}"
 
 
-Handler = Callable[[Update, BotContext], Awaitable[None]]
+Handler = Callable[[Update, BotContext], Coroutine[Any, Any, None]]
 
 
 def admin_only(handler: Handler) -> Handler:
@@ -94,8 +95,10 @@ def admin_only(handler: Handler) -> Handler:
 async def document(update: Update, context: BotContext) -> None:
     """A file from staff: check it, download it under a generated name, ingest it, report the result."""
     data = context.bot_data
-    message = update.effective_message
-    doc = message.document
+    parts = message_parts(update)
+    if parts is None or parts.message.document is None:
+        return  # registered for messages with a document
+    message, doc = parts.message, parts.message.document
     lang = user_language(update)
     name = safe_file_name(doc.file_name or "")
     suffix = Path(name).suffix.lower()
@@ -178,6 +181,10 @@ def _ingest_upload(data: BotData, incoming: Path, source: str, title: str | None
 
 @admin_only
 async def docs_command(update: Update, context: BotContext) -> None:
+    parts = message_parts(update)
+    if parts is None:
+        return
+    chat_id = parts.chat_id
     lang = user_language(update)
     docs = await asyncio.to_thread(context.bot_data.engine.documents)
     if not docs:
@@ -195,7 +202,7 @@ async def docs_command(update: Update, context: BotContext) -> None:
         )
         for d in docs
     ]
-    await send_html(context, update.effective_chat.id, formatting.pack([formatting.Block("", line) for line in lines]))
+    await send_html(context, chat_id, formatting.pack([formatting.Block("", line) for line in lines]))
 
 
 @admin_only
@@ -214,7 +221,7 @@ async def remove_command(update: Update, context: BotContext) -> None:
     await reply(update, text("removed", lang, id=doc.id, title=doc.title))
 
 
-def _remove_document(data: BotData, doc_id: str) -> dict:
+def _remove_document(data: BotData, doc_id: str) -> Document:
     """Remove the document and, for an upload, its kept original (a worker thread)."""
     doc = data.engine.remove(doc_id)
     if doc.source.startswith("upload:"):
@@ -228,9 +235,12 @@ def _remove_document(data: BotData, doc_id: str) -> dict:
 @admin_only
 async def stats_command(update: Update, context: BotContext) -> None:
     """The last 7 days, for staff."""
+    parts = message_parts(update)
+    if parts is None:
+        return
     lang = user_language(update)
     report = await asyncio.to_thread(stats_text, context.bot_data.questions, lang)
-    await send_report(context, update.effective_chat.id, report)
+    await send_report(context, parts.chat_id, report)
 
 
 def stats_text(questions: QuestionLog, lang: str, now: dt.datetime | None = None) -> str:
@@ -244,9 +254,12 @@ def stats_text(questions: QuestionLog, lang: str, now: dt.datetime | None = None
 @admin_only
 async def unanswered_command(update: Update, context: BotContext) -> None:
     """The latest 10 unanswered questions, and how many there are per topic."""
+    parts = message_parts(update)
+    if parts is None:
+        return
     lang = user_language(update)
     report = await asyncio.to_thread(unanswered_text, context.bot_data.questions, lang)
-    await send_report(context, update.effective_chat.id, report)
+    await send_report(context, parts.chat_id, report)
 
 
 def unanswered_text(questions: QuestionLog, lang: str) -> str:

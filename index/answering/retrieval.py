@@ -85,6 +85,12 @@ class Retriever:
     def mode(self) -> str:
         return "hybrid" if self.embedder is not None else "lexical"
 
+    def _model(self) -> Embedder:
+        """The embedding model; the hybrid path runs only with one (the vector index is None without it)."""
+        if self.embedder is None:
+            raise RuntimeError("hybrid search needs an embedding model")
+        return self.embedder
+
     def clear_cache(self) -> None:
         """Forget the passages read so far (after a repair, or to measure a cold start)."""
         with self._cache_lock:
@@ -134,19 +140,20 @@ class Retriever:
         self, question: str, lexical: list[tuple[int, float]], index: VectorIndex, query_vector: np.ndarray | None
     ) -> FirstStage:
         """Stage 1 over the union of both rankings."""
+        embedder = self._model()
         if query_vector is None:
-            query_vector = self.embedder.encode_queries([question])[0]
+            query_vector = embedder.encode_queries([question])[0]
         query_vector = np.asarray(query_vector, dtype=np.float32)
         dense_hits = index.search(query_vector, self.weights.candidates)
         ids = list(dict.fromkeys([cid for cid, _ in lexical] + [cid for cid, _ in dense_hits]))
         cosine = dict(dense_hits)
-        model = self.embedder.name
+        model = embedder.name
         lacking = [cid for cid in ids if cid not in cosine]
         if lacking:  # lexical hits the dense top did not reach: their cosine from the stored vectors
             got, matrix = self.store.vectors_of(lacking, model)
             if matrix is not None:
                 cosine.update(zip(got.tolist(), (matrix @ query_vector).tolist(), strict=False))
-        sentences = self.store.sentence_vectors_of(ids, model, self.embedder.dim)
+        sentences = self.store.sentence_vectors_of(ids, model, embedder.dim)
         passage = np.array([cosine.get(cid, math.nan) for cid in ids], dtype=np.float64)
         best = np.array([float((sentences[cid] @ query_vector).max()) if cid in sentences else math.nan for cid in ids])
         dense = scoring.dense_score(passage, best, self.weights)
@@ -162,7 +169,7 @@ class Retriever:
         with self._cache_lock:
             sample = self._sample
         if sample is None or sample[0] != generation:
-            sample = (generation, self.store.vector_sample(self.embedder.name, self.weights.median_sample))
+            sample = (generation, self.store.vector_sample(self._model().name, self.weights.median_sample))
             with self._cache_lock:
                 self._sample = sample
         matrix = sample[1]
@@ -235,7 +242,7 @@ class Retriever:
 
     def answer_and_rank(
         self, question: str, k: int, thresholds: Thresholds, query_vector: np.ndarray | None = None
-    ) -> tuple[answering.Answer, list[int]]:
+    ) -> tuple[Answer, list[int]]:
         """The answer, and the whole re-ranked candidate list (evaluation reads both)."""
         question = question.strip()
         language = detect_language(question)

@@ -15,6 +15,7 @@ import itertools
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -108,7 +109,7 @@ class QuestionProfile:
         )
 
 
-def coverage(profile: QuestionProfile, text_terms: set[str]) -> float:
+def coverage(profile: QuestionProfile, text_terms: AbstractSet[str]) -> float:
     """Share of the question's IDF mass whose concepts occur in the text (0..1), in either language."""
     total = profile.total
     if total <= 0:

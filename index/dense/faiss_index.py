@@ -12,6 +12,7 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import faiss
 import numpy as np
@@ -48,13 +49,14 @@ class VectorIndex:
     support removal, so the engine can keep either in step with the store.
     """
 
-    def __init__(self, dim: int, model: str, index=None, kind: str = "flat", nprobe: int = 8):
+    def __init__(self, dim: int, model: str, index: faiss.Index | None = None, kind: str = "flat", nprobe: int = 8):
         self.dim = dim
         self.model = model
         self.kind = kind
         self.nprobe = nprobe
         self.generation = -1  # the store generation this index reflects; -1 = not saved yet
-        self.index = index if index is not None else faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+        self.index: faiss.Index = index if index is not None else faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+        self._quantizer: faiss.Index | None = None  # an IVF index's coarse quantizer, kept alive with it
         if kind == "ivf":
             faiss.extract_index_ivf(self.index).nprobe = nprobe
 
@@ -83,12 +85,15 @@ class VectorIndex:
 
     def remove(self, ids) -> None:
         if len(ids):
-            self.index.remove_ids(np.asarray(ids, dtype=np.int64))
+            # faiss's stub lists only remove_ids(IDSelector); its numpy wrapper also takes an array of ids.
+            self.index.remove_ids(np.asarray(ids, dtype=np.int64))  # type: ignore[arg-type]
 
     def ids(self) -> np.ndarray:
         if self.kind == "flat":
-            return faiss.vector_to_array(self.index.id_map).astype(np.int64)
+            # A flat index is an IndexIDMap2 (built in __init__, or deserialized, which returns the concrete class).
+            return faiss.vector_to_array(cast(faiss.IndexIDMap2, self.index).id_map).astype(np.int64)
         invlists = faiss.extract_index_ivf(self.index).invlists
+        assert invlists is not None  # a built IVF index always owns its inverted lists
         parts = [
             faiss.rev_swig_ptr(invlists.get_ids(i), invlists.list_size(i)).copy()
             for i in range(invlists.nlist)

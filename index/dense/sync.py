@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -51,29 +51,29 @@ class VectorSync:
         if self.embedder is None:
             return None
         with self._lock:
-            return self._fresh(rebuild)
+            return self._fresh(self.embedder, rebuild)
 
     def forget(self) -> None:
         """Drop the index held in memory: the next use loads (or rebuilds) it from disk."""
         with self._lock:
             self._index = None
 
-    def _fresh(self, rebuild: bool) -> VectorIndex:
+    def _fresh(self, embedder: Embedder, rebuild: bool) -> VectorIndex:
         from index.dense.faiss_index import VectorIndex
 
         generation = self.store.generation
         index = self._index
-        model = self.embedder.name
+        model = embedder.name
 
         def fresh(ix: VectorIndex | None) -> bool:
             return ix is not None and ix.generation == generation and ix.model == model
 
-        if not rebuild and fresh(index):
+        if not rebuild and index is not None and fresh(index):
             return index
         if not rebuild:
             index = VectorIndex.load(self.path)
-        if rebuild or not fresh(index) or index.count != self.store.vector_count(model):
-            index = VectorIndex.build(self.store, model, self.embedder.dim)
+        if rebuild or index is None or not fresh(index) or index.count != self.store.vector_count(model):
+            index = VectorIndex.build(self.store, model, embedder.dim)
             index.generation = generation
             index.save(self.path, generation)
         self._index = index
@@ -118,9 +118,11 @@ class VectorSync:
 
         Returns how many chunks got their vectors. A batch is committed before the next is encoded.
         """
-        if self.embedder is None:
+        embedder = self.embedder
+        if embedder is None:
             return 0
-        model = self.embedder.name
+        model = embedder.name
+        batches: Iterator[list[tuple[int, str, str]]]
         if among is not None:
             pending = self.store.chunks_to_embed(model, among=among)
             total = len(pending)
@@ -132,7 +134,9 @@ class VectorSync:
         for todo in batches:
             ids = [cid for cid, _, _ in todo]
             sentences = [passage_sentences(text) for _, _, text in todo]
-            encoded = self._encode([embed_text for _, embed_text, _ in todo] + [s for ss in sentences for s in ss])
+            encoded = self._encode(
+                embedder, [embed_text for _, embed_text, _ in todo] + [s for ss in sentences for s in ss]
+            )
             vectors, rest = encoded[: len(ids)], encoded[len(ids) :]
             bounds = np.cumsum([0, *(len(ss) for ss in sentences)])
             per_chunk = [rest[bounds[i] : bounds[i + 1]] for i in range(len(ids))]
@@ -164,10 +168,10 @@ class VectorSync:
                 if not ids:
                     return ids, vectors
 
-    def _encode(self, texts: list[str]) -> np.ndarray:
+    def _encode(self, embedder: Embedder, texts: list[str]) -> np.ndarray:
         """Passage vectors for `texts`, each distinct text encoded once."""
         unique = list(dict.fromkeys(texts))
-        encoded = self.embedder.encode_passages(unique)
+        encoded = embedder.encode_passages(unique)
         if len(unique) == len(texts):
             return encoded
         row = {text: i for i, text in enumerate(unique)}

@@ -223,8 +223,9 @@ async def _read_json(response: httpx.Response, config: LLMConfig) -> tuple[str, 
         raise LLMError(RejectReason.BAD_RESPONSE, "content is not text")
     if len(text) > config.max_answer_chars:
         raise LLMError(RejectReason.BAD_RESPONSE, "reply too long")
-    model = data.get("model") if isinstance(data.get("model"), str) else ""
-    return text, model, data.get("usage"), choice.get("finish_reason")
+    model = data.get("model")
+    finish = choice.get("finish_reason") if isinstance(choice, dict) else None
+    return text, model if isinstance(model, str) else "", data.get("usage"), finish if isinstance(finish, str) else None
 
 
 async def _read_stream(

@@ -14,13 +14,14 @@ committed here, through the same `Ingester.commit_read`.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import TypeVar
 
@@ -43,7 +44,7 @@ REPEATED_LINE_MIN_DOCS = 3
 ChangeListener = Callable[[Sequence[int], Sequence[int]], None]
 
 
-class IngestStatus(str, Enum):
+class IngestStatus(StrEnum):
     """What happened to one file; str-valued, so `result.status == "added"` keeps working."""
 
     ADDED = "added"
@@ -52,9 +53,6 @@ class IngestStatus(str, Enum):
     DUPLICATE = "duplicate"  # the same content as another document (or another file of the batch)
     FAILED = "failed"
     SKIPPED = "skipped"  # an unsupported file inside a folder
-
-    __str__ = str.__str__
-    __format__ = str.__format__
 
 
 @dataclass
@@ -198,7 +196,9 @@ class Ingester:
                 batch_hashes[digest] = path
                 started = time.monotonic()
                 doc = run_with_timeout(
-                    lambda p=path: read_document(p, max_bytes=self.max_file_bytes), self.file_timeout, self.file_timeout
+                    functools.partial(read_document, path, max_bytes=self.max_file_bytes),
+                    self.file_timeout,
+                    self.file_timeout,
                 )
                 parsed.append(
                     ReadDocument(path, source, digest, len(data), doc, time.monotonic() - started, overrides or {})
@@ -292,7 +292,7 @@ class Ingester:
         """
         data = text.encode("utf-8")
         meta = {"title": title, "date": date, "language": language}
-        pages = [(None, clean_text(text))]
+        pages: list[tuple[int | None, str]] = [(None, clean_text(text))]
         record = prepare_record(
             source, hashlib.sha256(data).hexdigest(), len(data), "txt", pages, meta, set(), index_title=index_title
         )
@@ -327,7 +327,8 @@ def prepare_record(
         raise ReadError("no text left after removing boilerplate")
     title = extract_title(full_text, meta.get("title"))
     date = parse_date(meta["date"]) if meta.get("date") else find_date(full_text)
-    language = meta.get("language") if meta.get("language") in ("ru", "en") else detect_language(full_text)
+    given_language: str | None = meta.get("language")
+    language = given_language if given_language in ("ru", "en") else detect_language(full_text)
     chunks = chunk_pages(pages)
     if not chunks:
         raise ReadError("no text found")

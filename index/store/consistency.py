@@ -44,7 +44,7 @@ def check(store: Store, vectors: VectorSync, repair: bool = False) -> CheckRepor
         problems["chunks without a vector"] = [cid for cid, _ in store.chunks_without_vectors(model)]
         index = vectors.index(rebuild=repair)
         stored = {cid for ids, _ in store.iter_vectors(model) for cid in ids.tolist()}
-        indexed = set(index.ids().tolist())
+        indexed = set(index.ids().tolist()) if index is not None else set()  # None only without a model
         problems["vector index ids that differ from the stored vectors"] = sorted(stored ^ indexed)
     return CheckReport(problems, fixed)
 

@@ -127,7 +127,7 @@ class Store:
     @property
     def generation(self) -> int:
         """A counter bumped by every change to chunks or vectors: derived indexes compare it."""
-        return int(self.get_meta("generation", "0"))
+        return int(self.get_meta("generation") or "0")
 
     def _bump_generation(self) -> None:
         self.db.execute(
@@ -218,6 +218,7 @@ class Store:
                     [doc_id, position, page, text, embed_text],
                 )
                 chunk_id = cur.lastrowid
+                assert chunk_id is not None  # an INSERT always sets lastrowid
                 new_ids.append(chunk_id)
                 db.execute(
                     "INSERT INTO chunks_fts (rowid, body, title) VALUES (?, ?, ?)",

@@ -111,9 +111,10 @@ def resolve(host: str, port: int) -> list[IPAddress]:
         raise Unresolvable(host, "invalid host name") from None
     addresses: list[IPAddress] = []
     for family, _type, _proto, _name, sockaddr in infos:
-        if family not in (socket.AF_INET, socket.AF_INET6):
+        text = sockaddr[0]
+        if family not in (socket.AF_INET, socket.AF_INET6) or not isinstance(text, str):
             continue
-        address = ipaddress.ip_address(sockaddr[0].split("%", 1)[0])
+        address = ipaddress.ip_address(text.split("%", 1)[0])
         if address not in addresses:
             addresses.append(address)
     if not addresses:
