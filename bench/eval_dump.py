@@ -73,9 +73,8 @@ def compare(before: Path, after: Path) -> int:
     figures = [
         re.sub(r'"ms_per_query": [0-9.]+', "", json.dumps(r["report"]["directions"], sort_keys=True)) for r in (a, b)
     ]
-    print(
-        f"{len(a['records'])} answers, {len(differ)} differ; figures {'identical' if figures[0] == figures[1] else 'DIFFER'}"
-    )
+    same = "identical" if figures[0] == figures[1] else "DIFFER"
+    print(f"{len(a['records'])} answers, {len(differ)} differ; figures {same}")
     return 1 if differ or figures[0] != figures[1] else 0
 
 
