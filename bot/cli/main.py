@@ -12,13 +12,15 @@ from typing import TYPE_CHECKING
 import click
 
 from bot.cli.context import Context, embed_with_progress, pass_ctx
-from bot.cli.model_status import backends_report, model_line
+from bot.cli.model_status import backends_report, llm_line, model_line
 from bot.cli.questions import answers, questions, review, stats
 from bot.messages import render_text, with_agency_reply
 from bot.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
     from click._termui_impl import ProgressBar  # what click.progressbar returns; click exports no name for it
+
+    from bot.answering import AnswerWriter, ShownAnswer
 
 
 def failure_reason(result) -> str:
@@ -220,15 +222,16 @@ def ask(ctx: Context, question: str, as_json: bool, k: int, no_log: bool) -> Non
     """Answer QUESTION from the documents; '-' reads one question per line from stdin."""
     engine = ctx.ready_engine()
     log = None if no_log else ctx.question_log(engine)
+    writer = ctx.writer(engine)
     questions = (line for line in sys.stdin) if question == "-" else [question]
     for q in questions:
         if not q.strip():
             continue
-        answer = answer_and_log(engine, log, q, k=k)
+        shown = answer_and_log(engine, log, q, k=k, writer=writer)
         if as_json:
-            click.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
+            click.echo(json.dumps(shown.to_dict(with_model=writer is not None), ensure_ascii=False))
         else:
-            click.echo(render_text(answer))
+            click.echo(render_text(shown.answer))
 
 
 @cli.command()
@@ -237,18 +240,23 @@ def ask(ctx: Context, question: str, as_json: bool, k: int, no_log: bool) -> Non
 def chat(ctx: Context, no_log: bool) -> None:
     """Ask questions in the terminal (or pipe them in, one per line)."""
     engine = ctx.ready_engine()
-    run_chat(engine, None if no_log else ctx.question_log(engine))
+    run_chat(engine, None if no_log else ctx.question_log(engine), ctx.writer(engine))
 
 
-def answer_and_log(engine, log, question: str, k: int = 3):
+def answer_and_log(engine, log, question: str, k: int = 3, writer: AnswerWriter | None = None) -> ShownAnswer:
+    """The engine's answer, written by the language model when one is configured and the question is covered
+    (bot/answering.py), logged with where it came from."""
+    from bot.answering import shown_answer
+
     started = time.perf_counter()
-    answer = with_agency_reply(engine.answer(question, k=k))
+    shown = shown_answer(writer, with_agency_reply(engine.answer(question, k=k)))
     if log is not None:
-        log.record(answer, channel="cli", latency_ms=int((time.perf_counter() - started) * 1000))
-    return answer
+        latency_ms = int((time.perf_counter() - started) * 1000)
+        log.record(shown.answer, channel="cli", latency_ms=latency_ms, generation=shown.log_columns())
+    return shown
 
 
-def run_chat(engine, log=None) -> None:
+def run_chat(engine, log=None, writer: AnswerWriter | None = None) -> None:
     interactive = sys.stdin.isatty()
     if interactive:
         click.echo(
@@ -269,7 +277,7 @@ def run_chat(engine, log=None) -> None:
             continue
         if not interactive:
             click.echo(f"> {question}")
-        click.echo(render_text(answer_and_log(engine, log, question)))
+        click.echo(render_text(answer_and_log(engine, log, question, writer=writer).answer))
 
 
 @cli.command()
@@ -281,7 +289,7 @@ def run(ctx: Context) -> None:
         serve_bot(ctx.settings, index_if_empty(ctx.settings, ctx.engine(), embed=False))
     else:
         engine = index_if_empty(ctx.settings, ctx.ready_engine())
-        run_chat(engine, ctx.question_log(engine))
+        run_chat(engine, ctx.question_log(engine), ctx.writer(engine))
 
 
 @cli.command()
@@ -383,6 +391,8 @@ def model(click_ctx: click.Context) -> None:
     settings = context.settings
     embedder, problem = open_model(settings.engine_config())
     click.echo(model_line(settings, embedder, problem))
+    if (line := llm_line(settings)) is not None:
+        click.echo(line)
     for line in backends_report(settings):
         click.echo(line)
 
