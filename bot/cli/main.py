@@ -474,6 +474,13 @@ class _Bars:
     help="Where paragraph vectors are kept between runs (default: ~/.cache/investbot/eval).",
 )
 @click.option("--fresh", is_flag=True, help="Embed the paragraphs again instead of taking their cached vectors.")
+@click.option(
+    "--llm",
+    "llm",
+    is_flag=True,
+    help="Measure the language model (INVESTBOT_LLM_URL) instead: answer language, citation validity and "
+    "rejection share on a sample (--limit, default 20 a direction).",
+)
 @pass_ctx
 def eval_command(
     ctx: Context,
@@ -483,12 +490,16 @@ def eval_command(
     as_json: bool,
     cache_dir: Path | None,
     fresh: bool,
+    llm: bool,
 ) -> None:
     """Measure retrieval and answers on XQuAD: lexical-only, dense-only, hybrid and bm25s side by side,
-    in four directions (en→en, ru→ru, ru→en, en→ru)."""
+    in four directions (en→en, ru→ru, ru→en, en→ru); with --llm, the language model's answers."""
     from index import find_eval_dir, format_table, open_model, run_eval
 
     settings = ctx.settings
+    if llm:
+        eval_llm(settings, eval_dir or find_eval_dir(), directions or EVAL_DIRECTIONS, limit, as_json)
+        return
     embedder, problem = open_model(settings.engine_config())
     click.echo(model_line(settings, embedder, problem), err=True)
     folder = eval_dir or find_eval_dir()
@@ -508,6 +519,30 @@ def eval_command(
     if embedder is not None:
         click.echo(f"Passage vectors: {report.from_cache} from the cache, {report.embedded} embedded now.", err=True)
     click.echo(report.to_json() if as_json else format_table(report))
+
+
+def eval_llm(
+    settings: Settings, folder: Path | None, directions: tuple[str, ...], limit: int | None, as_json: bool
+) -> None:
+    """`investbot eval --llm`: bot/cli/llm_eval.py over a sample of XQuAD."""
+    from bot.cli.llm_eval import format_llm_table, llm_eval_json, run_llm_eval
+
+    config = settings.llm_config()
+    if config is None:
+        raise click.UsageError("--llm needs a language model: set INVESTBOT_LLM_URL and INVESTBOT_LLM_MODEL")
+    click.echo(llm_line(settings), err=True)
+    if folder is None:
+        raise click.ClickException("no XQuAD data found: pass --eval-dir pointing at a folder that holds xquad/")
+    results = run_llm_eval(config, folder, directions, limit, progress=_Counter())
+    click.echo(llm_eval_json(config.model, results) if as_json else format_llm_table(config.model, results))
+
+
+class _Counter:
+    """Progress of the model's answers, one line per direction on stderr."""
+
+    def __call__(self, label: str, done: int, total: int) -> None:
+        if done == total:
+            click.echo(f"{label}: {total} questions asked", err=True)
 
 
 for command in (questions, answers, stats, review):
