@@ -133,6 +133,18 @@ TEXTS: dict[str, dict[str, str]] = {
     "stats_questions": {"en": "Questions {period}: {n}", "ru": "Вопросов {period}: {n}"},
     "stats_answered": {"en": "Answered: {n} ({rate:.0%})", "ru": "С ответом: {n} ({rate:.0%})"},
     "feedback_balance": {"en": "Feedback: 👍 {positive}  👎 {negative}", "ru": "Отзывы: 👍 {positive}  👎 {negative}"},
+    "stats_llm": {
+        "en": "Written by the language model: {shown} of {asked} answers it was asked for ({rate:.0%})",
+        "ru": "Ответов, написанных языковой моделью: {shown} из {asked}, о которых её спросили ({rate:.0%})",
+    },
+    "stats_llm_latency": {
+        "en": "Language model latency: p50 {p50} ms, p95 {p95} ms",
+        "ru": "Задержка языковой модели: p50 {p50} мс, p95 {p95} мс",
+    },
+    "stats_llm_rejected": {
+        "en": "Model answers replaced by the extract: {reasons}",
+        "ru": "Ответы модели, заменённые цитатой: {reasons}",
+    },
     "stats_per_day": {"en": "Per day:       questions  answered", "ru": "По дням:       вопросов  с ответом"},
     "stats_most_cited": {"en": "Most cited documents:", "ru": "Самые цитируемые документы:"},
     "stats_gaps": {

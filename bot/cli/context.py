@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from bot.cli.model_status import model_line
+from bot.cli.model_status import llm_line, model_line
 from bot.settings import Settings
 
 if TYPE_CHECKING:  # the engine (and its dependencies) load only in commands that need it
@@ -29,7 +29,17 @@ class Context:
             self._engine = Engine.open(self.settings.engine_config())
             if not quiet:  # every command's first line: the model and backend in use, or how to get one
                 click.echo(model_line(self.settings, self._engine.embedder, self._engine.model_problem), err=True)
+                if (line := llm_line(self.settings)) is not None:
+                    click.echo(line, err=True)
         return self._engine
+
+    def writer(self, engine=None):
+        """The language model that writes answers (bot/answering.py), or None without INVESTBOT_LLM_URL; its
+        daily tokens are counted in the engine's database."""
+        from bot.answering import writer_for
+
+        store = engine.store if engine is not None else None
+        return writer_for(self.settings.llm_config(), self.settings.llm_daily_tokens, store)
 
     def question_log(self, engine=None):
         """The question log in the engine's store (or the store alone, for the review commands)."""

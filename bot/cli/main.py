@@ -12,13 +12,15 @@ from typing import TYPE_CHECKING
 import click
 
 from bot.cli.context import Context, embed_with_progress, pass_ctx
-from bot.cli.model_status import backends_report, model_line
+from bot.cli.model_status import backends_report, llm_line, model_line
 from bot.cli.questions import answers, questions, review, stats
 from bot.messages import render_text, with_agency_reply
 from bot.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
     from click._termui_impl import ProgressBar  # what click.progressbar returns; click exports no name for it
+
+    from bot.answering import AnswerWriter, ShownAnswer
 
 
 def failure_reason(result) -> str:
@@ -220,15 +222,16 @@ def ask(ctx: Context, question: str, as_json: bool, k: int, no_log: bool) -> Non
     """Answer QUESTION from the documents; '-' reads one question per line from stdin."""
     engine = ctx.ready_engine()
     log = None if no_log else ctx.question_log(engine)
+    writer = ctx.writer(engine)
     questions = (line for line in sys.stdin) if question == "-" else [question]
     for q in questions:
         if not q.strip():
             continue
-        answer = answer_and_log(engine, log, q, k=k)
+        shown = answer_and_log(engine, log, q, k=k, writer=writer)
         if as_json:
-            click.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
+            click.echo(json.dumps(shown.to_dict(with_model=writer is not None), ensure_ascii=False))
         else:
-            click.echo(render_text(answer))
+            click.echo(render_text(shown.answer))
 
 
 @cli.command()
@@ -237,18 +240,23 @@ def ask(ctx: Context, question: str, as_json: bool, k: int, no_log: bool) -> Non
 def chat(ctx: Context, no_log: bool) -> None:
     """Ask questions in the terminal (or pipe them in, one per line)."""
     engine = ctx.ready_engine()
-    run_chat(engine, None if no_log else ctx.question_log(engine))
+    run_chat(engine, None if no_log else ctx.question_log(engine), ctx.writer(engine))
 
 
-def answer_and_log(engine, log, question: str, k: int = 3):
+def answer_and_log(engine, log, question: str, k: int = 3, writer: AnswerWriter | None = None) -> ShownAnswer:
+    """The engine's answer, written by the language model when one is configured and the question is covered
+    (bot/answering.py), logged with where it came from."""
+    from bot.answering import shown_answer
+
     started = time.perf_counter()
-    answer = with_agency_reply(engine.answer(question, k=k))
+    shown = shown_answer(writer, with_agency_reply(engine.answer(question, k=k)))
     if log is not None:
-        log.record(answer, channel="cli", latency_ms=int((time.perf_counter() - started) * 1000))
-    return answer
+        latency_ms = int((time.perf_counter() - started) * 1000)
+        log.record(shown.answer, channel="cli", latency_ms=latency_ms, generation=shown.log_columns())
+    return shown
 
 
-def run_chat(engine, log=None) -> None:
+def run_chat(engine, log=None, writer: AnswerWriter | None = None) -> None:
     interactive = sys.stdin.isatty()
     if interactive:
         click.echo(
@@ -269,7 +277,7 @@ def run_chat(engine, log=None) -> None:
             continue
         if not interactive:
             click.echo(f"> {question}")
-        click.echo(render_text(answer_and_log(engine, log, question)))
+        click.echo(render_text(answer_and_log(engine, log, question, writer=writer).answer))
 
 
 @cli.command()
@@ -281,7 +289,7 @@ def run(ctx: Context) -> None:
         serve_bot(ctx.settings, index_if_empty(ctx.settings, ctx.engine(), embed=False))
     else:
         engine = index_if_empty(ctx.settings, ctx.ready_engine())
-        run_chat(engine, ctx.question_log(engine))
+        run_chat(engine, ctx.question_log(engine), ctx.writer(engine))
 
 
 @cli.command()
@@ -383,6 +391,8 @@ def model(click_ctx: click.Context) -> None:
     settings = context.settings
     embedder, problem = open_model(settings.engine_config())
     click.echo(model_line(settings, embedder, problem))
+    if (line := llm_line(settings)) is not None:
+        click.echo(line)
     for line in backends_report(settings):
         click.echo(line)
 
@@ -464,6 +474,13 @@ class _Bars:
     help="Where paragraph vectors are kept between runs (default: ~/.cache/investbot/eval).",
 )
 @click.option("--fresh", is_flag=True, help="Embed the paragraphs again instead of taking their cached vectors.")
+@click.option(
+    "--llm",
+    "llm",
+    is_flag=True,
+    help="Measure the language model (INVESTBOT_LLM_URL) instead: answer language, citation validity and "
+    "rejection share on a sample (--limit, default 20 a direction).",
+)
 @pass_ctx
 def eval_command(
     ctx: Context,
@@ -473,12 +490,16 @@ def eval_command(
     as_json: bool,
     cache_dir: Path | None,
     fresh: bool,
+    llm: bool,
 ) -> None:
     """Measure retrieval and answers on XQuAD: lexical-only, dense-only, hybrid and bm25s side by side,
-    in four directions (en→en, ru→ru, ru→en, en→ru)."""
+    in four directions (en→en, ru→ru, ru→en, en→ru); with --llm, the language model's answers."""
     from index import find_eval_dir, format_table, open_model, run_eval
 
     settings = ctx.settings
+    if llm:
+        eval_llm(settings, eval_dir or find_eval_dir(), directions or EVAL_DIRECTIONS, limit, as_json)
+        return
     embedder, problem = open_model(settings.engine_config())
     click.echo(model_line(settings, embedder, problem), err=True)
     folder = eval_dir or find_eval_dir()
@@ -498,6 +519,30 @@ def eval_command(
     if embedder is not None:
         click.echo(f"Passage vectors: {report.from_cache} from the cache, {report.embedded} embedded now.", err=True)
     click.echo(report.to_json() if as_json else format_table(report))
+
+
+def eval_llm(
+    settings: Settings, folder: Path | None, directions: tuple[str, ...], limit: int | None, as_json: bool
+) -> None:
+    """`investbot eval --llm`: bot/cli/llm_eval.py over a sample of XQuAD."""
+    from bot.cli.llm_eval import format_llm_table, llm_eval_json, run_llm_eval
+
+    config = settings.llm_config()
+    if config is None:
+        raise click.UsageError("--llm needs a language model: set INVESTBOT_LLM_URL and INVESTBOT_LLM_MODEL")
+    click.echo(llm_line(settings), err=True)
+    if folder is None:
+        raise click.ClickException("no XQuAD data found: pass --eval-dir pointing at a folder that holds xquad/")
+    results = run_llm_eval(config, folder, directions, limit, progress=_Counter())
+    click.echo(llm_eval_json(config.model, results) if as_json else format_llm_table(config.model, results))
+
+
+class _Counter:
+    """Progress of the model's answers, one line per direction on stderr."""
+
+    def __call__(self, label: str, done: int, total: int) -> None:
+        if done == total:
+            click.echo(f"{label}: {total} questions asked", err=True)
 
 
 for command in (questions, answers, stats, review):

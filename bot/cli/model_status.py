@@ -7,6 +7,8 @@ is the application's to say, so it is worded here, once, for the CLI and anythin
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from bot.settings import Settings
 from index import (
     BUNDLED_MODEL,
@@ -35,6 +37,21 @@ def model_line(settings: Settings, embedder: Embedder | None, problem: ModelUnav
     if problem is None:  # a model configured but none loaded, and no reason given: say so plainly
         return f"No embedding model — lexical-only: {settings.model_name} did not load."
     return f"No embedding model — lexical-only: {str(problem).rstrip('.')}. {advice(problem)}"
+
+
+def llm_line(settings: Settings) -> str | None:
+    """`Language model: NAME at URL — …` when INVESTBOT_LLM_URL is set (the address without any credentials)."""
+    config = settings.llm_config()
+    if config is None:
+        return None
+    parts = urlsplit(config.url)
+    host = parts.hostname or ""
+    address = f"{parts.scheme}://{host}{f':{parts.port}' if parts.port else ''}{parts.path}"
+    budget = f", {settings.llm_daily_tokens} tokens a day" if settings.llm_daily_tokens > 0 else ""
+    return (
+        f"Language model: {config.model} at {address} — writes answers from the passages, each checked "
+        f"(timeout {settings.llm_timeout_s:g} s{budget}); the extract when it fails."
+    )
 
 
 def advice(problem: ModelUnavailable) -> str:

@@ -16,9 +16,10 @@ import enum
 import hashlib
 import hmac
 import json
+import math
 import secrets
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
@@ -77,6 +78,27 @@ def _gap_topics_table(db: sqlite_utils.Database) -> None:
     )
 
 
+@MIGRATIONS(name="generated_answers")
+def _generated_answer_columns(db: sqlite_utils.Database) -> None:
+    """Where a shown answer came from (the language model or the extract) and what the model cost or why its
+    answer was not shown; the model's daily token count, so a restart does not reset the budget."""
+    run_script(
+        db,
+        """
+        ALTER TABLE questions ADD COLUMN answer_source TEXT;
+        ALTER TABLE questions ADD COLUMN llm_model TEXT;
+        ALTER TABLE questions ADD COLUMN llm_latency_ms INTEGER;
+        ALTER TABLE questions ADD COLUMN llm_prompt_tokens INTEGER;
+        ALTER TABLE questions ADD COLUMN llm_completion_tokens INTEGER;
+        ALTER TABLE questions ADD COLUMN llm_rejected TEXT;
+        CREATE TABLE IF NOT EXISTS llm_budget (
+            day TEXT PRIMARY KEY,
+            tokens INTEGER NOT NULL
+        )
+        """,
+    )
+
+
 class Feedback(str, enum.Enum):
     """What became of a 👍/👎 press: counted, aimed at a question that is gone, or at someone else's."""
 
@@ -96,6 +118,13 @@ class QuestionStats:
     negative: int
     per_day: list[dict]  # day, questions, answered, positive, negative
     most_cited: list[dict]  # id, title, date, citations
+    # The language model (INVESTBOT_LLM_URL): answered questions it was asked about, how many of its answers were
+    # shown, why the others were not, and its latency in ms (None when it was never asked).
+    llm_asked: int = 0
+    llm_shown: int = 0
+    llm_rejections: dict[str, int] = field(default_factory=dict)
+    llm_latency_p50: int | None = None
+    llm_latency_p95: int | None = None
 
 
 _LOGGED_COLUMNS = (
@@ -110,6 +139,12 @@ _LOGGED_COLUMNS = (
     "top_score",
     "doc_ids",
     "latency_ms",
+    "answer_source",
+    "llm_model",
+    "llm_latency_ms",
+    "llm_prompt_tokens",
+    "llm_completion_tokens",
+    "llm_rejected",
 )
 
 
@@ -142,11 +177,22 @@ class QuestionLog:
         return hmac.new(self._salt, str(user_id).encode("ascii"), hashlib.sha256).hexdigest()[:32]
 
     def record(
-        self, answer: Answer, *, channel: str, latency_ms: int, user_id: int | None = None, chat_type: str | None = None
+        self,
+        answer: Answer,
+        *,
+        channel: str,
+        latency_ms: int,
+        user_id: int | None = None,
+        chat_type: str | None = None,
+        generation: Mapping[str, object] | None = None,
     ) -> int:
-        """Log one answered (or unanswered) question; returns its id for the feedback buttons."""
+        """Log one answered (or unanswered) question; returns its id for the feedback buttons.
+
+        `generation`: the columns of the language model's part (bot/answering.py ShownAnswer.log_columns()):
+        answer_source, llm_model, llm_latency_ms, llm_prompt_tokens, llm_completion_tokens, llm_rejected."""
         return self.log(
             {
+                **(generation or {}),
                 "channel": channel,
                 "user_hash": self.user_hash(user_id),
                 "chat_type": chat_type,
@@ -261,6 +307,18 @@ class QuestionLog:
         )
         total = sum(d["questions"] for d in days)
         answered = sum(d["answered"] or 0 for d in days)
+        llm_rows = list(
+            db.query(
+                f"""SELECT answer_source, llm_rejected, llm_latency_ms FROM questions
+                    {cond + " AND" if cond else "WHERE"} llm_model IS NOT NULL""",
+                params,
+            )
+        )
+        rejections: dict[str, int] = {}
+        for r in llm_rows:
+            if r["llm_rejected"]:
+                rejections[r["llm_rejected"]] = rejections.get(r["llm_rejected"], 0) + 1
+        latencies = sorted(r["llm_latency_ms"] for r in llm_rows if r["llm_latency_ms"] is not None)
         return QuestionStats(
             questions=total,
             answered=answered,
@@ -269,6 +327,11 @@ class QuestionLog:
             negative=sum(d["negative"] or 0 for d in days),
             per_day=days,
             most_cited=cited,
+            llm_asked=len(llm_rows),
+            llm_shown=sum(r["answer_source"] == "llm" for r in llm_rows),
+            llm_rejections=dict(sorted(rejections.items(), key=lambda item: (-item[1], item[0]))),
+            llm_latency_p50=percentile(latencies, 0.50),
+            llm_latency_p95=percentile(latencies, 0.95),
         )
 
     # --- the gaps --------------------------------------------------------------------------------
@@ -296,6 +359,36 @@ class QuestionLog:
             self.store.db.conn.executemany(
                 "INSERT INTO gap_topics (question_id, topic, label) VALUES (?, ?, ?)", list(assignments)
             )
+
+
+class StoredBudget:
+    """The language model's daily token count in the question log's database (index.generation.BudgetStorage),
+    so that a restart does not reset the budget. Only today's row is kept."""
+
+    def __init__(self, store: Store):
+        self.store = store
+        store.apply_migrations(MIGRATIONS)
+
+    def load(self, day: str) -> int:
+        rows = list(self.store.db.query("SELECT tokens FROM llm_budget WHERE day = ?", [day]))
+        return int(rows[0]["tokens"]) if rows else 0
+
+    def save(self, day: str, used: int) -> None:
+        with self.store.transaction():
+            self.store.db.execute("DELETE FROM llm_budget WHERE day != ?", [day])
+            self.store.db.execute(
+                "INSERT INTO llm_budget (day, tokens) VALUES (?, ?) "
+                "ON CONFLICT(day) DO UPDATE SET tokens = excluded.tokens",
+                [day, used],
+            )
+
+
+def percentile(values: Sequence[int], share: float) -> int | None:
+    """The nearest-rank percentile of sorted `values` (None when there are none)."""
+    if not values:
+        return None
+    rank = max(1, math.ceil(share * len(values)))
+    return int(values[rank - 1])
 
 
 def _now() -> str:

@@ -60,6 +60,10 @@ COLUMNS = (
     "question",
     "answer",
     "doc_ids",
+    "answer_source",
+    "llm_model",
+    "llm_latency_ms",
+    "llm_rejected",
 )
 
 
@@ -101,6 +105,15 @@ def format_stats(stats: QuestionStats, topics: Sequence[Topic], period: str, lan
     if stats.questions:
         lines.append(text("stats_answered", language, n=stats.answered, rate=stats.answer_rate))
     lines.append(text("feedback_balance", language, positive=stats.positive, negative=stats.negative))
+    if stats.llm_asked:
+        rate = stats.llm_shown / stats.llm_asked
+        lines.append(text("stats_llm", language, shown=stats.llm_shown, asked=stats.llm_asked, rate=rate))
+        if stats.llm_rejections:
+            reasons = ", ".join(f"{reason} {n}" for reason, n in stats.llm_rejections.items())
+            lines.append(text("stats_llm_rejected", language, reasons=reasons))
+        if stats.llm_latency_p50 is not None:
+            p50, p95 = stats.llm_latency_p50, stats.llm_latency_p95
+            lines.append(text("stats_llm_latency", language, p50=p50, p95=p95))
     if stats.per_day:
         lines.append("")
         lines.append(text("stats_per_day", language))

@@ -31,6 +31,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.answering import writer_for
 from bot.messages import INVESTOR_COMMANDS, STAFF_COMMANDS, text
 from bot.questions.escalations import Escalations
 from bot.questions.log import QuestionLog
@@ -105,6 +106,7 @@ def build_application(settings: Settings, engine: Engine, questions: QuestionLog
         limiter,
         Escalations(questions, settings.escalation_days),
         BackgroundEmbedding(engine, keep_going=lambda: application.running),
+        writer_for(settings.llm_config(), settings.llm_daily_tokens, questions.store),
     )
 
     new = filters.UpdateType.MESSAGE  # edited messages are not new questions

@@ -16,6 +16,7 @@ from pathlib import Path
 from telegram import CallbackQuery, InlineKeyboardMarkup, Message, Update
 from telegram.ext import CallbackContext, ExtBot
 
+from bot.answering import AnswerWriter
 from bot.questions.escalations import Escalations
 from bot.questions.log import QuestionLog
 from bot.settings import Settings
@@ -40,6 +41,7 @@ class BotData:
     limiter: RateLimiter
     escalations: Escalations
     embedding: BackgroundEmbedding
+    writer: AnswerWriter | None = None  # the language model that writes answers; None: extracts only
 
     def wire(
         self,
@@ -49,6 +51,7 @@ class BotData:
         limiter: RateLimiter,
         escalations: Escalations,
         embedding: BackgroundEmbedding | None = None,
+        writer: AnswerWriter | None = None,
     ) -> None:
         self.settings = settings
         self.engine = engine
@@ -57,6 +60,7 @@ class BotData:
         self.escalations = escalations
         # Embedding after the commit, off the event loop (bot/embedding.py); stopped with the application.
         self.embedding = embedding or BackgroundEmbedding(engine, keep_going=lambda: True)
+        self.writer = writer
 
     @property
     def uploads(self) -> Path:

@@ -31,6 +31,7 @@ from bot.telegram.context import (
     user_language,
 )
 from bot.telegram.escalations import ask_agency_keyboard, can_escalate
+from bot.telegram.generated import write_answer
 from bot.telegram.staff import upload_formats
 from index import Answer, detect_language
 
@@ -163,10 +164,16 @@ async def answer_question(update: Update, context: BotContext, question: str, ch
     started = time.perf_counter()
     # One passage more than shown: it tells whether a More button has anything to show.
     answer: Answer = with_agency_reply(await asyncio.to_thread(data.engine.answer, question, MORE_STEP + 1))
-    latency_ms = int((time.perf_counter() - started) * 1000)
     has_more = len(answer.passages) > MORE_STEP
     answer = dataclasses.replace(answer, passages=answer.passages[:MORE_STEP])
     chat_type = message.chat.type if message else None
+    in_group = message is not None and message.chat.type != ChatType.PRIVATE
+    # The language model's checked answer when one is configured and the question is covered (drafts meanwhile);
+    # else, or when its answer fails the check, the extract (bot/telegram/generated.py).
+    draft_id = message.message_id if message is not None else 1
+    shown = await write_answer(context, chat_id, answer, private=not in_group, draft_id=draft_id)
+    answer = shown.answer
+    latency_ms = int((time.perf_counter() - started) * 1000)
     question_id = await asyncio.to_thread(
         data.questions.record,
         answer,
@@ -174,13 +181,13 @@ async def answer_question(update: Update, context: BotContext, question: str, ch
         latency_ms=latency_ms,
         user_id=user.id if user else None,
         chat_type=chat_type,
+        generation=shown.log_columns(),
     )
     markup = None
     if answer.answered:
         markup = answer_keyboard(question_id, answer.language, more_from=MORE_STEP if has_more else None)
     elif user is not None and can_escalate(data.settings):
         markup = ask_agency_keyboard(question_id, answer.language)
-    in_group = message is not None and message.chat.type != ChatType.PRIVATE
     await send_html(
         context,
         chat_id,

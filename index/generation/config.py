@@ -8,7 +8,7 @@ back to the extractive answer whatever went wrong.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 
 
@@ -28,7 +28,7 @@ class LLMConfig:
 
     url: str
     model: str
-    api_key: str | None = None
+    api_key: str | None = field(default=None, repr=False)  # never in a log line
     timeout: float = 30.0
     max_tokens: int = 600
     rewrite_max_tokens: int = 80
