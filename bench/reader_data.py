@@ -27,10 +27,10 @@ from enum import Enum
 from pathlib import Path
 
 import yaml
+from index.specific import _WORD_RE
 
 from index.evaluation import Paragraph as EvalParagraph
 from index.evaluation import Question as EvalQuestion
-from index.specific import _WORD_RE
 from index.text import split_sentences
 
 ROOT = Path(__file__).resolve().parent.parent
