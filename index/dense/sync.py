@@ -29,6 +29,7 @@ if TYPE_CHECKING:  # faiss loads only when a model is in use: lexical-only runs 
 
 INDEX_FILENAME = "vectors.faiss"  # the same name as vectors.INDEX_FILENAME, without importing faiss
 EMBED_BATCH = 64  # chunks per commit while embedding (with their ~5 sentences each: ~30 s of model time)
+STOP_CHECK_TEXTS = 8  # with should_stop: texts per model call between two looks at it (a second or two on 2 cores)
 
 # Called after every committed batch with (chunks done, chunks to do in this run).
 Progress = Callable[[int, int], None]
@@ -110,13 +111,19 @@ class VectorSync:
     # --- embedding ------------------------------------------------------------------------------
 
     def embed_missing(
-        self, progress: Progress | None = None, batch: int = EMBED_BATCH, among: Sequence[int] | None = None
+        self,
+        progress: Progress | None = None,
+        batch: int = EMBED_BATCH,
+        among: Sequence[int] | None = None,
+        should_stop: Callable[[], bool] | None = None,
     ) -> int:
         """Embed the chunks not fully embedded by the current model (all, or those `among` given): the chunk's
         vector and one per sentence of it (answer.passage_sentences, the sentences the answer window is made
         of), encoded together so identical texts of a batch are encoded once.
 
         Returns how many chunks got their vectors. A batch is committed before the next is encoded.
+        should_stop, when given, is asked between small model calls (STOP_CHECK_TEXTS texts): once it says
+        yes, the chunks whose texts are all encoded are committed and the run ends (see _encode_until_stop).
         """
         embedder = self.embedder
         if embedder is None:
@@ -132,14 +139,21 @@ class VectorSync:
             batches = iter(lambda: self.store.chunks_to_embed(model, limit=batch), [])  # until none left
         done = 0
         for todo in batches:
-            ids = [cid for cid, _, _ in todo]
-            sentences = [passage_sentences(text) for _, _, text in todo]
-            encoded = self._encode(
-                embedder, [embed_text for _, embed_text, _ in todo] + [s for ss in sentences for s in ss]
-            )
-            vectors, rest = encoded[: len(ids)], encoded[len(ids) :]
-            bounds = np.cumsum([0, *(len(ss) for ss in sentences)])
-            per_chunk = [rest[bounds[i] : bounds[i + 1]] for i in range(len(ids))]
+            if should_stop is not None:
+                if should_stop():
+                    break
+                ids, vectors, per_chunk = self._encode_until_stop(embedder, todo, should_stop)
+                if not ids:
+                    break
+            else:
+                ids = [cid for cid, _, _ in todo]
+                sentences = [passage_sentences(text) for _, _, text in todo]
+                encoded = self._encode(
+                    embedder, [embed_text for _, embed_text, _ in todo] + [s for ss in sentences for s in ss]
+                )
+                vectors, rest = encoded[: len(ids)], encoded[len(ids) :]
+                bounds = np.cumsum([0, *(len(ss) for ss in sentences)])
+                per_chunk = [rest[bounds[i] : bounds[i + 1]] for i in range(len(ids))]
             with self._lock:  # a question asked meanwhile sees the index before or after the batch, never between
                 ids, vectors = self._put(ids, vectors, model, per_chunk)
                 if ids:
@@ -148,7 +162,42 @@ class VectorSync:
             done += len(ids)
             if progress:
                 progress(done, max(total, done))
+            if should_stop is not None and len(ids) < len(todo) and should_stop():
+                break  # stopped inside the batch: what was encoded is committed
         return done
+
+    # --- stopping between texts (should_stop) -------------------------------------------------------
+
+    def _encode_until_stop(
+        self, embedder: Embedder, todo: list[tuple[int, str, str]], should_stop: Callable[[], bool]
+    ) -> tuple[list[int], np.ndarray, list[np.ndarray]]:
+        """A batch's vectors encoded STOP_CHECK_TEXTS texts at a time, chunk after chunk, asking should_stop
+        between two model calls; on a stop, only the chunks whose texts are all encoded (a prefix of `todo`).
+
+        Returns (chunk ids, their vectors, each chunk's sentence vectors), as embed_missing commits them.
+        """
+        texts_of = [[embed_text, *passage_sentences(text)] for _, embed_text, text in todo]
+        unique = list(dict.fromkeys(t for texts in texts_of for t in texts))
+        row = {text: i for i, text in enumerate(unique)}
+        parts: list[np.ndarray] = []
+        encoded = 0
+        while encoded < len(unique):
+            if encoded and should_stop():
+                break
+            part = embedder.encode_passages(unique[encoded : encoded + STOP_CHECK_TEXTS])
+            parts.append(part)
+            encoded += len(part)
+        # texts are in chunk order, so the chunks fully encoded are a prefix
+        complete = 0
+        while complete < len(todo) and all(row[t] < encoded for t in texts_of[complete]):
+            complete += 1
+        if not complete:
+            return [], np.zeros((0, embedder.dim), dtype=np.float32), []
+        matrix = np.concatenate(parts)
+        ids = [cid for cid, _, _ in todo[:complete]]
+        vectors = matrix[[row[texts[0]] for texts in texts_of[:complete]]]
+        per_chunk = [matrix[[row[t] for t in texts[1:]]] for texts in texts_of[:complete]]
+        return ids, vectors, per_chunk
 
     def _put(
         self, ids: list[int], vectors: np.ndarray, model: str, sentences: list[np.ndarray]
