@@ -28,11 +28,11 @@ HEALTH_PATH = "/healthz"
 class HealthHandler(tornado.web.RequestHandler):
     """200 {"status": "ok", "documents": N} while the bot runs and its store answers; 503 with the reason else."""
 
-    def initialize(self, application: Application) -> None:
-        self.application_ = application
+    def initialize(self, bot_application: Application) -> None:
+        self.bot_application = bot_application
 
     async def get(self) -> None:
-        application = self.application_
+        application = self.bot_application
         status, body = 200, {"status": "ok"}
         if not application.running:
             status, body = 503, {"status": "stopping"}
@@ -56,7 +56,7 @@ def add_health_route(application: Application) -> bool:
     if not isinstance(app, tornado.web.Application):
         log.warning("The webhook server was not found: %s is not served", HEALTH_PATH)
         return False
-    app.add_handlers(r".*", [(HEALTH_PATH, HealthHandler, {"application": application})])
+    app.add_handlers(r".*", [(HEALTH_PATH, HealthHandler, {"bot_application": application})])
     return True
 
 
