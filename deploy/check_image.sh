@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds the Docker image and checks it end to end, recording the figures of deploy/RESULTS.md. Not part of
-# `make test`: it needs a Docker daemon with BuildKit and the package index, and takes minutes.
+# Builds the Docker image and checks it end to end, recording the figures of docs/benchmarks.md ("Docker image").
+# Not part of `make test`: it needs a Docker daemon with BuildKit and the package index, and takes minutes.
 #
 #   deploy/check_image.sh                 # figures and logs in $OUT (default /tmp/investbot-image-check)
 #   PYTHON_IMAGE=python:3.11-slim deploy/check_image.sh    # a local base image, by tag (no registry digest)
@@ -9,7 +9,7 @@
 # What it does, each step timed:
 # 1. builds from a copy of the build context (the work tree is never edited), without the build cache ("cold");
 # 2. appends a line to the copy's README.md and builds again: only the wheel and the layers after it may run;
-# 3. appends a comment to the copy's bot/cli.py and builds again: the same layers, the dependencies stay cached;
+# 3. appends a comment to the copy's bot/cli/main.py and builds again: the same layers, the dependencies stay cached;
 # 4. runs the image --read-only with a new volume, as uid 10001, against the Bot API stand-in on 127.0.0.1
 #    (deploy/standin.py): one question in Russian, one in English, both answered with the right fact and source;
 #    waits for the health status; times `docker stop`; checks the exit code and that the token is in no log line;
@@ -25,7 +25,7 @@ OUT="${OUT:-/tmp/investbot-image-check}"
 IMAGE="${IMAGE:-investbot:check}"
 NAME="${NAME:-investbot-check}"
 VOLUME="${VOLUME:-investbot-check-data}"
-STOP_TIMEOUT="${STOP_TIMEOUT:-30}"  # docker stop -t: the bot may finish an embedding batch first (RESULTS.md)
+STOP_TIMEOUT="${STOP_TIMEOUT:-10}"  # docker stop -t: Docker's default grace; the bot stops in seconds, mid-embedding too
 TOKEN="123456789:AAcheckImageTokenMustNeverBeLogged0"
 export DOCKER_BUILDKIT=1
 
@@ -92,7 +92,7 @@ build cold --no-cache
 echo "README edit $(date)" >>"$context/README.md"
 log "build after a README.md edit"
 build readme
-echo "# code edit $(date)" >>"$context/bot/cli.py"
+echo "# code edit $(date)" >>"$context/bot/cli/main.py"
 log "build after a code edit"
 build code
 size=$("$DOCKER" image inspect -f '{{.Size}}' "$IMAGE")

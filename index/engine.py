@@ -233,12 +233,15 @@ class Engine:
     def index_path(self) -> Path:
         return self.vectors.path
 
-    def sync_vectors(self, progress: Progress | None = None, batch: int = EMBED_BATCH) -> int:
+    def sync_vectors(
+        self, progress: Progress | None = None, batch: int = EMBED_BATCH, should_stop: Callable[[], bool] | None = None
+    ) -> int:
         """Embed chunks that lack a vector from the current model, a committed batch at a time.
 
-        progress(done, total) follows every batch. Returns how many chunks got a vector.
+        progress(done, total) follows every batch. should_stop() is asked between a few texts: once true, what
+        is encoded is committed and the run ends (VectorSync.embed_missing). Returns how many chunks got a vector.
         """
-        return self.vectors.embed_missing(progress, batch)
+        return self.vectors.embed_missing(progress, batch, should_stop=should_stop)
 
     def vector_index(self, rebuild: bool = False) -> VectorIndex | None:
         """The FAISS index for the current model, loaded or rebuilt so it matches the store."""

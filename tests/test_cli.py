@@ -149,7 +149,7 @@ def test_run_indexes_knowledge_when_empty(run, monkeypatch, tmp_path):
     assert "10 industrial parks" in result.output
 
 
-def test_lexical_only_says_how_to_enable_model(run, monkeypatch, tmp_path):
+def test_lexical_only_says_how_to_enable_model(ingested, monkeypatch, tmp_path):
     monkeypatch.setenv("INVESTBOT_MODEL", str(tmp_path / "no-such-model"))
     result = CliRunner().invoke(cli, ["ask", KALUGA])
     assert result.exit_code == 0

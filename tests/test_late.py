@@ -153,3 +153,21 @@ def test_store_embedded_apart_reembeds_once_and_survives_a_kill(data_dir):
     with sqlite3.connect(data_dir / "investbot.db") as conn:
         models = {row[0] for row in conn.execute("SELECT DISTINCT model FROM sentence_vectors")}
     assert models == {engine.embedder.name}
+
+
+def test_a_store_partly_embedded_still_answers_what_keywords_find(data_dir):
+    """While a document is being embedded, a chunk without a vector is still answered by its words (the bot
+    promises it): the hybrid rule declining the embedded candidates must not hide it."""
+    engine = late_engine(data_dir)
+    try:
+        engine.ingest([KNOWLEDGE], embed=False)
+        ids = [row[0] for row in engine.store.db.execute("SELECT id FROM chunks ORDER BY id").fetchall()]
+        parks = [
+            row[0] for row in engine.store.db.execute("SELECT id FROM chunks WHERE text LIKE '%10 industrial parks%'")
+        ]
+        engine.vectors.embed_missing(among=[cid for cid in ids if cid not in parks][:4])
+        assert engine.store.missing_vector_count(engine.embedder.name) > 0
+        answer = engine.answer("Сколько индустриальных парков в Калужской области?")
+        assert answer.answered and "10 industrial parks" in answer.answer
+    finally:
+        engine.store.close()

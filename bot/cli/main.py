@@ -1,4 +1,7 @@
-"""The `investbot` command line: ingest, inspect, ask, chat, evaluate."""
+"""The `investbot` command line: ingest, inspect, ask, chat, evaluate, serve, health.
+
+Start-up failures are one line each (preflight.py); Ctrl-C and SIGTERM keep what is done and say how to
+continue (stopping.py: exit status 130 / 143, 0 for the bot)."""
 
 from __future__ import annotations
 
@@ -11,9 +14,11 @@ from typing import TYPE_CHECKING
 
 import click
 
+from bot.cli import preflight
 from bot.cli.context import Context, embed_with_progress, pass_ctx
 from bot.cli.model_status import backends_report, llm_line, model_line
 from bot.cli.questions import answers, questions, review, stats
+from bot.cli.stopping import StopRequest, handling_signals
 from bot.messages import render_text, with_agency_reply
 from bot.settings import Settings, SettingsError
 
@@ -30,7 +35,18 @@ def failure_reason(result) -> str:
     return with_limit_variable(result.reason, result.limit)
 
 
-@click.group()
+class InvestbotGroup(click.Group):
+    """Ctrl-C (or a second signal) anywhere in a command: one line on what is kept, not click's "Aborted!"."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            context = ctx.find_object(Context)
+            raise (context.stop if context is not None else StopRequest()).interrupted() from None
+
+
+@click.group(cls=InvestbotGroup)
 @click.option(
     "--data-dir",
     type=click.Path(file_okay=False, path_type=Path),
@@ -47,8 +63,8 @@ def cli(ctx: click.Context, data_dir: Path | None, model: str | None) -> None:
     try:
         settings = Settings.from_env(data_dir=data_dir, model=model)
     except SettingsError as exc:
-        raise click.UsageError(str(exc)) from None
-    ctx.obj = Context(settings)
+        raise preflight.StartupError(str(exc), exit_code=2) from None
+    ctx.obj = Context(settings, ctx.with_resource(handling_signals(StopRequest())))
 
 
 @cli.command()
@@ -69,10 +85,22 @@ def ingest(ctx: Context, inputs: tuple[str, ...], title: str | None) -> None:
     paths = [Path(item) for item in inputs if not is_address(item)]
     engine = ctx.ready_engine()
     reports = []
+    finished = 0
+
+    def one_done(_item: object) -> None:
+        nonlocal finished
+        finished += 1
+        bar.update(1)
+
+    ctx.stop.resume = lambda: (
+        f"{finished} of {len(files) + len(urls)} files and pages done (each committed whole); run the same "
+        "`investbot ingest` again for the rest (what is stored already is skipped)"
+    )
+    files: list = []
     if paths:
         files, _ = iter_files(paths)
         with click.progressbar(length=len(files), label="Ingesting", file=sys.stderr) as bar:
-            report = engine.ingest(paths, progress=lambda _: bar.update(1), overrides={"title": title}, embed=False)
+            report = engine.ingest(paths, progress=one_done, overrides={"title": title}, embed=False)
         reports.append(report)
         for result in report.results:
             if result.status == "failed":
@@ -84,7 +112,7 @@ def ingest(ctx: Context, inputs: tuple[str, ...], title: str | None) -> None:
             web = engine.ingest_urls(
                 urls,
                 ctx.settings.fetch_config(),
-                progress=lambda _: bar.update(1),
+                progress=one_done,
                 overrides={"title": title},
                 embed=False,
             )
@@ -96,7 +124,7 @@ def ingest(ctx: Context, inputs: tuple[str, ...], title: str | None) -> None:
                 click.echo(web_failure_line(result), err=True)
             elif result.status == "duplicate":
                 click.echo(f"{result.address}: skipped, {result.reason}", err=True)
-    embed_with_progress(engine)  # committed documents are searchable already; vectors follow, batch by batch
+    embed_with_progress(engine, ctx.stop)  # committed documents are searchable already; vectors follow
     statuses = ("added", "replaced", "unchanged", "duplicate", "skipped", "failed")
     counts = {s: sum(r.count(s) for r in reports) for s in statuses}
     summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n or s in ("added", "failed"))
@@ -146,11 +174,20 @@ def refresh(ctx: Context, older_than: str | None) -> None:
         scope = f" fetched before {cutoff[:10]}" if cutoff else ""
         click.echo(f"Nothing to refresh: no web documents{scope}. Add pages with `investbot ingest URL`.")
         return
+    finished = 0
+
+    def one_done(_address: str) -> None:
+        nonlocal finished
+        finished += 1
+        bar.update(1)
+
+    ctx.stop.resume = lambda: (
+        f"{finished} of {total} addresses refreshed (each page committed whole); run `investbot refresh` again "
+        "for the rest"
+    )
     with click.progressbar(length=total, label="Refreshing", file=sys.stderr) as bar:
-        report = engine.refresh(
-            ctx.settings.fetch_config(), fetched_before=cutoff, progress=lambda _: bar.update(1), embed=False
-        )
-    embed_with_progress(engine)
+        report = engine.refresh(ctx.settings.fetch_config(), fetched_before=cutoff, progress=one_done, embed=False)
+    embed_with_progress(engine, ctx.stop)
     for result in report.results:
         if result.status == "failed":
             click.echo(web_failure_line(result), err=True)
@@ -178,9 +215,7 @@ def refresh(ctx: Context, older_than: str | None) -> None:
 def docs(ctx: Context, as_json: bool) -> None:
     """List the documents in the store."""
     keys = ("id", "title", "date", "language", "chunks", "source", "url", "region", "format", "ingested_at")
-    from index import Store
-
-    store = Store.in_dir(ctx.settings.data_dir)  # no model: listing needs none
+    store = ctx.store()  # no model: listing needs none
     rows = [{k: d.to_dict()[k] for k in keys} for d in store.documents()]
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
@@ -221,6 +256,7 @@ def remove(ctx: Context, id_or_source: str) -> None:
 def ask(ctx: Context, question: str, as_json: bool, k: int, no_log: bool) -> None:
     """Answer QUESTION from the documents; '-' reads one question per line from stdin."""
     engine = ctx.ready_engine()
+    preflight.require_documents(engine.store)
     log = None if no_log else ctx.question_log(engine)
     writer = ctx.writer(engine)
     questions = (line for line in sys.stdin) if question == "-" else [question]
@@ -240,6 +276,7 @@ def ask(ctx: Context, question: str, as_json: bool, k: int, no_log: bool) -> Non
 def chat(ctx: Context, no_log: bool) -> None:
     """Ask questions in the terminal (or pipe them in, one per line)."""
     engine = ctx.ready_engine()
+    preflight.require_documents(engine.store)
     run_chat(engine, None if no_log else ctx.question_log(engine), ctx.writer(engine))
 
 
@@ -286,9 +323,11 @@ def run(ctx: Context) -> None:
     """What `make run` does: index knowledge/ if the store is empty, then serve the Telegram bot
     when TELEGRAM_BOT_TOKEN is set, or open the terminal chat."""
     if ctx.settings.telegram_token:  # the bot embeds what lacks a vector in the background, answering meanwhile
+        ctx.stop.bot = True  # a signal is how the bot ends: exit status 0
         serve_bot(ctx.settings, index_if_empty(ctx.settings, ctx.engine(), embed=False))
     else:
-        engine = index_if_empty(ctx.settings, ctx.ready_engine())
+        engine = index_if_empty(ctx.settings, ctx.ready_engine(), stop=ctx.stop)
+        preflight.require_documents(engine.store)
         run_chat(engine, ctx.question_log(engine), ctx.writer(engine))
 
 
@@ -298,12 +337,13 @@ def serve(ctx: Context) -> None:
     """Run the Telegram bot (long polling, or a webhook when INVESTBOT_WEBHOOK_URL is set).
 
     An empty store is first filled from knowledge/ (INVESTBOT_KNOWLEDGE_DIR)."""
-    if not ctx.settings.telegram_token:
-        raise click.UsageError("TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather and export its token")
+    preflight.require_token(ctx.settings)
+    ctx.stop.bot = True  # a signal is how the bot ends: exit status 0
+    ctx.stop.resume = "the documents indexed so far are kept; the next start indexes the rest"
     serve_bot(ctx.settings, index_if_empty(ctx.settings, ctx.engine(), embed=False))
 
 
-def index_if_empty(settings: Settings, engine, embed: bool = True):
+def index_if_empty(settings: Settings, engine, embed: bool = True, stop: StopRequest | None = None):
     """A new installation answers from the shipped knowledge/ right away.
 
     embed=False leaves the embedding to the bot, which does it in the background (bot/embedding.py).
@@ -315,7 +355,7 @@ def index_if_empty(settings: Settings, engine, embed: bool = True):
             click.echo(f"{result.path}: {failure_reason(result)}", err=True)
         click.echo(f"Indexed {report.count('added')} documents.", err=True)
         if embed:
-            embed_with_progress(engine)
+            embed_with_progress(engine, stop)
     return engine
 
 
@@ -354,6 +394,14 @@ def reindex(ctx: Context) -> None:
         raise click.ClickException("no embedding model is available, so there is no vector index to build")
     index = engine.vector_index(rebuild=True)
     click.echo(f"Vector index rebuilt: {index.count} vectors of {engine.embedder.name} ({index.dim} dimensions).")
+
+
+@cli.command()
+@pass_ctx
+def health(ctx: Context) -> None:
+    """Exit 0 when the store opens, the model loads and the vector index is in step with the store; otherwise
+    exit 1 with one line why (the Docker image's HEALTHCHECK)."""
+    click.echo(preflight.health(ctx.settings))
 
 
 @cli.command()

@@ -41,6 +41,7 @@ from bot.telegram import investor, staff
 from bot.telegram import links as web_handlers
 from bot.telegram.context import BotContext, BotData, send_plain, user_language
 from bot.telegram.embedding import BackgroundEmbedding
+from bot.telegram.health import health_route_job
 from bot.telegram.jobs import embed_backlog, refresh_web, send_digest
 from bot.telegram.ratelimit import RateLimiter
 from index import Engine
@@ -191,8 +192,13 @@ def webhook_options(settings: Settings) -> dict:
 
 
 def run(application: Application, settings: Settings) -> None:
-    """Long polling by default; a webhook when INVESTBOT_WEBHOOK_URL is set."""
+    """Long polling by default; a webhook (with GET /healthz beside it) when INVESTBOT_WEBHOOK_URL is set.
+
+    Both handle SIGINT and SIGTERM themselves: PTB stops fetching, lets handlers, jobs and background
+    embedding finish (embedding stops between texts: bot/telegram/embedding.py) and returns."""
     if settings.webhook_url:
+        if application.job_queue is not None:  # jobs start once the webhook server listens
+            application.job_queue.run_once(health_route_job, when=0, name="healthz-route")
         application.run_webhook(**webhook_options(settings))
     else:
         application.run_polling(allowed_updates=Update.ALL_TYPES)

@@ -8,9 +8,11 @@ answered meanwhile (those chunks by keywords only, until their vectors arrive).
 
 One embedding run at a time: a second caller waits on the event loop, not in a worker thread (those
 answer questions), and then finds most of its chunks done by the run before it. A run commits small
-batches, so a question sees the vector index before or after a batch, and a stopping bot waits for one
-batch at most: a run checks between batches whether the application is still running, and what it
-leaves undone the next start finishes.
+batches, so a question sees the vector index before or after a batch. A stopping bot waits for a few
+texts at most, not a batch: the run asks between small model calls whether the application still runs
+(`Application.stop()` clears `running` first, then waits for jobs and tasks), commits the chunks it has
+encoded, and what it leaves undone the next start finishes. SIGTERM (`docker stop`) ends the bot in a
+second or two, well inside Docker's default grace of 10 s.
 """
 
 from __future__ import annotations
@@ -28,13 +30,13 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# Chunks per committed batch: a few seconds of work with the bundled model on 2 cores, so stopping is quick.
+# Chunks per committed batch (a stop does not wait for it: the run stops between texts and commits what it has).
 BACKGROUND_BATCH = 16
 
 
 class EmbedOutcome(str, Enum):
     DONE = "done"  # every chunk has a vector from the current model
-    STOPPED = "stopped"  # the application stopped between two batches: the next start goes on
+    STOPPED = "stopped"  # the application stopped (between two model calls): the next start goes on
     FAILED = "failed"  # the model raised; what was committed before stays
 
 
@@ -46,10 +48,6 @@ class EmbedRun:
     chunks: int  # chunks that got a vector in this run
     seconds: float
     error: str | None = None  # FAILED: the exception, in one line
-
-
-class _Stopped(Exception):
-    """Raised from the progress callback to end a run between two batches."""
 
 
 class BackgroundEmbedding:
@@ -102,13 +100,14 @@ class BackgroundEmbedding:
         def progress(count: int, total: int) -> None:
             nonlocal done
             done = count
-            if not self.keep_going():
-                raise _Stopped
+
+        def should_stop() -> bool:
+            return not self.keep_going()
 
         try:
-            done = self.engine.sync_vectors(progress, batch=self.batch)
-        except _Stopped:
-            return EmbedRun(EmbedOutcome.STOPPED, done, time.monotonic() - started)
+            done = self.engine.sync_vectors(progress, batch=self.batch, should_stop=should_stop)
+            if should_stop():
+                return EmbedRun(EmbedOutcome.STOPPED, done, time.monotonic() - started)
         except Exception as exc:  # the model failed: the chunks stay searchable by keywords; say why
             log.exception("Embedding in the background failed after %d chunks", done)
             return EmbedRun(EmbedOutcome.FAILED, done, time.monotonic() - started, f"{type(exc).__name__}: {exc}")

@@ -53,6 +53,7 @@ class FirstStage:
 
     ids: list[int]
     bm25: np.ndarray
+    passage: np.ndarray  # the passage cosine (NaN: no vector yet)
     dense: np.ndarray
     fused: np.ndarray
     query_vector: np.ndarray
@@ -160,7 +161,7 @@ class Retriever:
         bm25_of = dict(lexical)
         bm25 = np.array([bm25_of.get(cid, math.nan) for cid in ids], dtype=np.float64)
         fused = scoring.first_stage(bm25, dense, self.weights)
-        return FirstStage(ids, bm25, dense, fused, query_vector, sentences)
+        return FirstStage(ids, bm25, passage, dense, fused, query_vector, sentences)
 
     def median_cosine(self, query_vector: np.ndarray) -> float:
         """The question's median cosine over a fixed sample of the collection's chunk vectors (the decision's
@@ -207,6 +208,8 @@ class Retriever:
             return Ranking(self._rerank_lexical(profile, lexical[: max(k, self.weights.rerank)]), profile)
         stage = self._first_stage(question, lexical, index, query_vector)
         ids, dense = stage.ids, stage.dense
+        if self._being_embedded(stage, lexical[: self.weights.rerank]):
+            return Ranking(self._rerank_lexical(profile, lexical[: max(k, self.weights.rerank)]), profile)
         order = np.argsort(-stage.fused, kind="stable")[: max(k, self.weights.hybrid_rerank)]
         chunks = self.store.chunks([ids[i] for i in order])
         kept = [i for i in order if ids[i] in chunks]
@@ -225,6 +228,15 @@ class Retriever:
         ranked.sort(key=lambda c: -c.score)
         query = stage.query_vector
         return Ranking(ranked, profile, query, stage.sentence_vectors, self.median_cosine(query))
+
+    @staticmethod
+    def _being_embedded(stage: FirstStage, lexical_top: list[tuple[int, float]]) -> bool:
+        """Whether keyword search's best candidates include a chunk without a vector yet (its document is being
+        embedded). Fused with embedded chunks it would rank low and the hybrid rule would judge the question
+        without it; until its vector arrives the question is answered as lexical-only mode answers it, so what
+        keywords find is still found."""
+        position = {cid: i for i, cid in enumerate(stage.ids)}
+        return any(math.isnan(stage.passage[position[cid]]) for cid, _ in lexical_top if cid in position)
 
     def _rerank_lexical(self, profile: answering.QuestionProfile, hits: list[tuple[int, float]]) -> list[Candidate]:
         chunks = self.store.chunks([cid for cid, _ in hits])

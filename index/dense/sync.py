@@ -28,7 +28,8 @@ if TYPE_CHECKING:  # faiss loads only when a model is in use: lexical-only runs 
     from index.dense.faiss_index import VectorIndex
 
 INDEX_FILENAME = "vectors.faiss"  # the same name as vectors.INDEX_FILENAME, without importing faiss
-EMBED_BATCH = 64  # chunks per commit while embedding (with their ~5 sentences each: ~30 s of model time)
+EMBED_BATCH = 64  # chunks per commit while embedding (one pass each with late chunking: ~15-30 s of model time)
+STOP_CHECK_CHUNKS = 2  # chunks encoded between two looks at should_stop: well under a second each
 
 # Called after every committed batch with (chunks done, chunks to do in this run).
 Progress = Callable[[int, int], None]
@@ -110,13 +111,19 @@ class VectorSync:
     # --- embedding ------------------------------------------------------------------------------
 
     def embed_missing(
-        self, progress: Progress | None = None, batch: int = EMBED_BATCH, among: Sequence[int] | None = None
+        self,
+        progress: Progress | None = None,
+        batch: int = EMBED_BATCH,
+        among: Sequence[int] | None = None,
+        should_stop: Callable[[], bool] | None = None,
     ) -> int:
         """Embed the chunks not fully embedded by the current model (all, or those `among` given): the chunk's
         vector and one per sentence of it (answer.passage_sentences, the sentences the answer window is made
         of), encoded together so identical texts of a batch are encoded once.
 
         Returns how many chunks got their vectors. A batch is committed before the next is encoded.
+        should_stop, when given, is asked between small model calls (STOP_CHECK_CHUNKS chunks): once it says
+        yes, the chunks whose texts are all encoded are committed and the run ends (see _encode_until_stop).
         """
         embedder = self.embedder
         if embedder is None:
@@ -132,11 +139,11 @@ class VectorSync:
             batches = iter(lambda: self.store.chunks_to_embed(model, limit=batch), [])  # until none left
         done = 0
         for todo in batches:
-            ids = [cid for cid, _, _ in todo]
-            sentences = [passage_sentences(text) for _, _, text in todo]
-            texts = [embed_text for _, embed_text, _ in todo]
-            starts = [len(e) - len(t) if e.endswith(t) else 0 for _, e, t in todo]  # the chunk after its title
-            vectors, per_chunk = embedder.encode_chunks(texts, sentences, starts)
+            if should_stop is not None and should_stop():
+                break
+            ids, vectors, per_chunk = self._encode(embedder, todo, should_stop)
+            if not ids:
+                break
             with self._lock:  # a question asked meanwhile sees the index before or after the batch, never between
                 ids, vectors = self._put(ids, vectors, model, per_chunk)
                 if ids:
@@ -145,7 +152,33 @@ class VectorSync:
             done += len(ids)
             if progress:
                 progress(done, max(total, done))
+            if should_stop is not None and len(ids) < len(todo):
+                break  # stopped inside the batch: what was encoded is committed
         return done
+
+    def _encode(
+        self, embedder: Embedder, todo: list[tuple[int, str, str]], should_stop: Callable[[], bool] | None
+    ) -> tuple[list[int], np.ndarray, list[np.ndarray]]:
+        """A batch's chunk vectors and sentence vectors (Embedder.encode_chunks: one pass per chunk with late
+        chunking). With should_stop, STOP_CHECK_CHUNKS chunks at a time, asking between two model calls; on a stop,
+        the chunks encoded so far (a prefix of `todo`), which embed_missing commits."""
+        step = len(todo) if should_stop is None else STOP_CHECK_CHUNKS
+        ids: list[int] = []
+        vectors: list[np.ndarray] = []
+        per_chunk: list[np.ndarray] = []
+        for start in range(0, len(todo), step):
+            if start and should_stop is not None and should_stop():
+                break
+            part = todo[start : start + step]
+            sentences = [passage_sentences(text) for _, _, text in part]
+            texts = [embed_text for _, embed_text, _ in part]
+            starts = [len(e) - len(t) if e.endswith(t) else 0 for _, e, t in part]  # the chunk after its title
+            chunk_vectors, sentence_vectors = embedder.encode_chunks(texts, sentences, starts)
+            ids += [cid for cid, _, _ in part]
+            vectors.append(chunk_vectors)
+            per_chunk += sentence_vectors
+        matrix = np.concatenate(vectors) if vectors else np.zeros((0, embedder.dim), dtype=np.float32)
+        return ids, matrix, per_chunk
 
     def _put(
         self, ids: list[int], vectors: np.ndarray, model: str, sentences: list[np.ndarray]
