@@ -13,6 +13,9 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from index.conversation.followup import How, Resolved, is_followup, resolve
+    from index.conversation.smalltalk import SmallTalk, classify, message_language, strip_greeting
+    from index.conversation.split import questions_in
     from index.dense.model import (
         BACKENDS,
         BUNDLED_MODEL,
@@ -43,6 +46,15 @@ if TYPE_CHECKING:
     from index.web import FetchConfig, FetchError
 
 _SOURCES = {
+    "How": "index.conversation.followup",
+    "Resolved": "index.conversation.followup",
+    "is_followup": "index.conversation.followup",
+    "resolve": "index.conversation.followup",
+    "SmallTalk": "index.conversation.smalltalk",
+    "classify": "index.conversation.smalltalk",
+    "message_language": "index.conversation.smalltalk",
+    "strip_greeting": "index.conversation.smalltalk",
+    "questions_in": "index.conversation.split",
     "Engine": "index.engine",
     "EngineConfig": "index.engine",
     "open_model": "index.engine",
@@ -110,6 +122,7 @@ __all__ = [
     "FetchConfig",
     "FetchError",
     "Hit",
+    "How",
     "IngestReport",
     "IngestResult",
     "IngestStatus",
@@ -117,24 +130,32 @@ __all__ = [
     "ModelUnavailable",
     "Passage",
     "ReadError",
+    "Resolved",
+    "SmallTalk",
     "Store",
     "Unavailable",
     "WebReport",
     "WebResult",
     "available_backends",
     "choose_backend",
+    "classify",
     "detect_language",
     "find_eval_dir",
     "format_table",
     "is_address",
     "is_bundled",
+    "is_followup",
     "iter_files",
     "load_embedder",
+    "message_language",
     "normalize_address",
     "open_model",
+    "questions_in",
+    "resolve",
     "run_eval",
     "run_script",
     "stem_word",
+    "strip_greeting",
     "translations",
     "words",
 ]

@@ -77,6 +77,14 @@ def _gap_topics_table(db: sqlite_utils.Database) -> None:
     )
 
 
+@MIGRATIONS(name="small_talk")
+def _small_talk_column(db: sqlite_utils.Database) -> None:
+    """Greetings, thanks, "?" are logged for the record but are not questions: the kind of small talk, or NULL.
+    Gaps, /stats and the unanswered lists leave these rows out."""
+    if "small_talk" not in db["questions"].columns_dict:
+        run_script(db, "ALTER TABLE questions ADD COLUMN small_talk TEXT")
+
+
 class Feedback(str, enum.Enum):
     """What became of a 👍/👎 press: counted, aimed at a question that is gone, or at someone else's."""
 
@@ -110,6 +118,7 @@ _LOGGED_COLUMNS = (
     "top_score",
     "doc_ids",
     "latency_ms",
+    "small_talk",
 )
 
 
@@ -142,9 +151,16 @@ class QuestionLog:
         return hmac.new(self._salt, str(user_id).encode("ascii"), hashlib.sha256).hexdigest()[:32]
 
     def record(
-        self, answer: Answer, *, channel: str, latency_ms: int, user_id: int | None = None, chat_type: str | None = None
+        self,
+        answer: Answer,
+        *,
+        channel: str,
+        latency_ms: int,
+        user_id: int | None = None,
+        chat_type: str | None = None,
+        small_talk: str | None = None,
     ) -> int:
-        """Log one answered (or unanswered) question; returns its id for the feedback buttons."""
+        """Log one answered (or unanswered) question, or small talk (its kind); returns its id for the buttons."""
         return self.log(
             {
                 "channel": channel,
@@ -157,6 +173,7 @@ class QuestionLog:
                 "top_score": answer.confidence,
                 "doc_ids": list(dict.fromkeys(p.doc_id for p in answer.passages)),
                 "latency_ms": latency_ms,
+                "small_talk": small_talk,
             }
         )
 
@@ -220,8 +237,8 @@ class QuestionLog:
         negative: bool = False,
         limit: int | None = None,
     ) -> list[dict]:
-        """Logged questions, newest first; `since` is an ISO timestamp or date (UTC)."""
-        where: list[str] = []
+        """Logged questions (not small talk), newest first; `since` is an ISO timestamp or date (UTC)."""
+        where: list[str] = ["small_talk IS NULL"]
         params: list[str | int] = []
         if since:
             where.append("asked_at >= ?")
@@ -230,9 +247,7 @@ class QuestionLog:
             where.append("answered = 0")
         if negative:
             where.append("feedback = -1")
-        sql = "SELECT * FROM questions"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
+        sql = "SELECT * FROM questions WHERE " + " AND ".join(where)
         sql += " ORDER BY asked_at DESC, id DESC"
         if limit:
             sql += " LIMIT ?"
@@ -241,7 +256,7 @@ class QuestionLog:
 
     def stats(self, since: str | None = None) -> QuestionStats:
         """Counts per day, answer rate, feedback balance and the most cited documents."""
-        cond, params = ("WHERE asked_at >= ?", [since]) if since else ("", [])
+        cond, params = ("WHERE small_talk IS NULL AND asked_at >= ?", [since]) if since else ("WHERE small_talk IS NULL", [])
         db = self.store.db
         days = list(
             db.query(
@@ -255,7 +270,7 @@ class QuestionLog:
             db.query(
                 f"""SELECT d.id, d.title, d.date, COUNT(*) AS citations
                     FROM questions q, json_each(q.doc_ids) j JOIN documents d ON d.id = j.value
-                    {cond.replace("asked_at", "q.asked_at")} GROUP BY d.id ORDER BY citations DESC, d.id LIMIT 10""",
+                    {cond.replace("asked_at", "q.asked_at").replace("small_talk", "q.small_talk")} GROUP BY d.id ORDER BY citations DESC, d.id LIMIT 10""",
                 params,
             )
         )

@@ -20,9 +20,10 @@ from bot.questions.escalations import Escalations
 from bot.questions.log import QuestionLog
 from bot.settings import Settings
 from bot.telegram import formatting
+from bot.telegram.conversation import Conversations, Languages
 from bot.telegram.embedding import BackgroundEmbedding
 from bot.telegram.ratelimit import RateLimiter
-from index import Engine, detect_language
+from index import Engine, detect_language, message_language
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,8 @@ class BotData:
     limiter: RateLimiter
     escalations: Escalations
     embedding: BackgroundEmbedding
+    conversations: Conversations
+    languages: Languages
 
     def wire(
         self,
@@ -57,6 +60,14 @@ class BotData:
         self.escalations = escalations
         # Embedding after the commit, off the event loop (bot/embedding.py); stopped with the application.
         self.embedding = embedding or BackgroundEmbedding(engine, keep_going=lambda: True)
+        # Each chat's last turns, for follow-up questions (bot/telegram/conversation.py); memory only.
+        self.conversations = Conversations()
+        # The language each person last used the bot in: staff pushes go out in it.
+        self.languages = Languages()
+
+    def staff_language(self, chat_id: int) -> str:
+        """The language a staff chat reads: its member's last used language, else INVESTBOT_STAFF_LANGUAGE."""
+        return self.languages.get(chat_id) or self.settings.staff_language
 
     @property
     def uploads(self) -> Path:
@@ -108,6 +119,18 @@ def user_language(update: Update, sample: str = "") -> str:
     if code.startswith("en"):
         return "en"
     return detect_language(sample) if sample else "en"
+
+
+# Fewer letters than this say too little about a message's language ("ok", "?", "🤔", "SEZ?").
+_CLEAR_LETTERS = 6
+
+
+def person_language(update: Update, message: str = "") -> str:
+    """The language to answer this person in: Telegram's language_code, unless the message is clearly in the
+    other language ("How many parks?" from a Russian-UI user gets English). "?", emoji and links keep theirs."""
+    default = user_language(update, message)
+    letters = sum(ch.isalpha() for ch in message)
+    return message_language(message, default) if letters >= _CLEAR_LETTERS else default
 
 
 async def reply(update: Update, plain: str) -> None:
