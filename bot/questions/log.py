@@ -256,7 +256,10 @@ class QuestionLog:
 
     def stats(self, since: str | None = None) -> QuestionStats:
         """Counts per day, answer rate, feedback balance and the most cited documents."""
-        cond, params = ("WHERE small_talk IS NULL AND asked_at >= ?", [since]) if since else ("WHERE small_talk IS NULL", [])
+        # Small talk ("Привет", "?") is no question: left out of the figures.
+        cond, params = ("WHERE small_talk IS NULL", [])
+        if since:
+            cond, params = cond + " AND asked_at >= ?", [since]
         db = self.store.db
         days = list(
             db.query(
@@ -266,11 +269,12 @@ class QuestionLog:
                 params,
             )
         )
+        q_cond = cond.replace("asked_at", "q.asked_at").replace("small_talk", "q.small_talk")
         cited = list(
             db.query(
                 f"""SELECT d.id, d.title, d.date, COUNT(*) AS citations
                     FROM questions q, json_each(q.doc_ids) j JOIN documents d ON d.id = j.value
-                    {cond.replace("asked_at", "q.asked_at").replace("small_talk", "q.small_talk")} GROUP BY d.id ORDER BY citations DESC, d.id LIMIT 10""",
+                    {q_cond} GROUP BY d.id ORDER BY citations DESC, d.id LIMIT 10""",
                 params,
             )
         )

@@ -28,6 +28,7 @@ from telegram.ext import (
     ContextTypes,
     Defaults,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 
@@ -38,7 +39,7 @@ from bot.settings import Settings
 from bot.telegram import escalations as escalation_handlers
 from bot.telegram import investor, staff
 from bot.telegram import links as web_handlers
-from bot.telegram.context import BotContext, BotData, send_plain, user_language
+from bot.telegram.context import BotContext, BotData, remember_language, send_plain, user_language
 from bot.telegram.embedding import BackgroundEmbedding
 from bot.telegram.jobs import embed_backlog, refresh_web, send_digest
 from bot.telegram.ratelimit import RateLimiter
@@ -107,12 +108,14 @@ def build_application(settings: Settings, engine: Engine, questions: QuestionLog
         BackgroundEmbedding(engine, keep_going=lambda: application.running),
     )
 
+    application.add_handler(TypeHandler(Update, remember_language), group=-2)  # every update, first
     new = filters.UpdateType.MESSAGE  # edited messages are not new questions
     for name, callback in (
         ("start", investor.start),
         ("help", investor.help_command),
         ("sources", investor.sources),
         ("ask", investor.ask_command),
+        ("new", investor.new_command),
         ("docs", staff.docs_command),
         ("remove", staff.remove_command),
         ("stats", staff.stats_command),

@@ -133,6 +133,15 @@ def person_language(update: Update, message: str = "") -> str:
     return message_language(message, default) if letters >= _CLEAR_LETTERS else default
 
 
+async def remember_language(update: Update, context: BotContext) -> None:
+    """Note the language each person uses the bot in (every update, before any handler), so that what the bot
+    sends them unasked — a question pushed to staff — is in it too."""
+    user = update.effective_user
+    if user is not None:
+        message = update.effective_message
+        context.bot_data.languages.note(user.id, person_language(update, (message.text or "") if message else ""))
+
+
 async def reply(update: Update, plain: str) -> None:
     """A short plain-text reply to the update's message (escaped: it goes out as HTML)."""
     message = update.effective_message
