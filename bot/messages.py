@@ -171,6 +171,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Document #{id} ({title}) can now be found by meaning too: its chunks are embedded ({seconds} s).",
         "ru": "Документ №{id} ({title}) теперь ищется и по смыслу: его фрагменты векторизованы (за {seconds} с).",
     },
+    "embedded_now": {
+        "en": "It can be found by meaning too: its chunks are embedded.",
+        "ru": "Он ищется и по смыслу: его фрагменты векторизованы.",
+    },
     "embed_failed": {
         "en": "Document #{id} ({title}) could not be embedded: {reason}. It can still be found by keywords; "
         "the bot tries again on its next start (or run `investbot reindex`).",

@@ -378,7 +378,8 @@ async def more_pressed(update: Update, context: BotContext) -> None:
         if further:
             button = InlineKeyboardButton(text("more", lang), callback_data=more_data(question_id, shown + len(extra)))
             markup = InlineKeyboardMarkup([[button]])
-        blocks = formatting.passage_blocks(extra, shown + 1, language=row["language"] or lang)
+        first_number = _last_number(query.message) + 1 if isinstance(query.message, Message) else shown + 1
+        blocks = formatting.passage_blocks(extra, first_number or shown + 1, language=row["language"] or lang)
         await send_html(context, query.message.chat.id, formatting.pack(blocks), markup)
 
 
@@ -395,6 +396,11 @@ def _more_offset(message: Message | None) -> int | None:
         if match:
             return int(match.group(2))
     return None
+
+
+def _last_number(message: Message) -> int:
+    """The highest passage number "[n]" the message shows (merged passages make it lower than the offset)."""
+    return max((int(n) for n in re.findall(r"\[(\d+)\]", message.text or "")), default=-1)
 
 
 def _has_votes(message: Message | None) -> bool:

@@ -134,6 +134,10 @@ async def document(update: Update, context: BotContext) -> None:
         run = job.result()
         if run.outcome is EmbedOutcome.FAILED:
             report += "\n\n" + text("embed_failed", lang, id=result.doc_id, title=result.title, reason=run.error)
+        elif run.outcome is EmbedOutcome.DONE:
+            # Said whether the model took a second (a small .txt) or a minute (the second message below): an
+            # upload's replies read the same for every file.
+            report += "\n\n" + text("embedded_now", lang)
         await reply(update, report)
         return
     await reply(update, report + "\n\n" + text("embedding_later", lang, n=pending))
