@@ -139,7 +139,9 @@ async def remember_language(update: Update, context: BotContext) -> None:
     user = update.effective_user
     if user is not None:
         message = update.effective_message
-        context.bot_data.languages.note(user.id, person_language(update, (message.text or "") if message else ""))
+        said = (message.text or "") if message is not None else ""
+        # A command's words are the bot's ("/pending"), not the person's: they say nothing of the language.
+        context.bot_data.languages.note(user.id, person_language(update, "" if said.startswith("/") else said))
 
 
 async def reply(update: Update, plain: str) -> None:
