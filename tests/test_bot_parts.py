@@ -50,10 +50,10 @@ def passage(**changes) -> Passage:
 @pytest.mark.parametrize(
     "p, expected",
     [
-        (passage(), "📄 <b>Guide &lt;2026&gt; &amp; more</b> — 2014-04-08 — guide.pdf, p. 3"),
+        (passage(), "📄 <b>Guide &lt;2026&gt; &amp; more</b> — 2014-04-08 — p. 3"),
         (
             passage(page=None, date=None, source="upload:tariffs.md"),
-            "📄 <b>Guide &lt;2026&gt; &amp; more</b> — tariffs.md",
+            "📄 <b>Guide &lt;2026&gt; &amp; more</b> — no date",
         ),
         (
             passage(page=None, url='https://invest.example/a?b=1&c="2"'),
@@ -209,7 +209,7 @@ def test_store_made_by_v0_1_upgrades_in_place(tmp_path):
         assert rows[0]["asked_at"] == "2026-11-29T17:24:25+00:00" and rows[1]["answer"] is None
         assert store.get_meta("log_salt") == "aee568c10cccba983b4e78226a14c928"  # the salt stays: hashes still match
         assert [m.name for m in DOCUMENT_MIGRATIONS.pending(store.db)] == []
-        assert [m.name for m in QUESTIONLOG_MIGRATIONS.applied(store.db)] == ["questions", "gap_topics"]
+        assert [m.name for m in QUESTIONLOG_MIGRATIONS.applied(store.db)] == ["questions", "gap_topics", "small_talk"]
         engine = Engine.open(EngineConfig(data_dir=data_dir, model=None), store)
         answer = engine.answer("How many industrial parks does Kaluga Region have?")
         assert answer.answered and "10 industrial parks" in answer.answer

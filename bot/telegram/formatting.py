@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from bot.messages import agency_label, date_text, is_agency_answer, text
+from bot.messages import agency_label, agency_reply, date_text, is_agency_answer, text
 from index import Answer, Passage
 
 TELEGRAM_LIMIT = 4096
@@ -67,14 +67,20 @@ def passage_blocks(
     expandable, so long passages stay one tap away instead of filling the screen."""
     blocks = []
     for n, passage in enumerate(passages, start=first_number):
-        bold = tuple(found for sentence in highlight if (found := find_in(passage.text, sentence)))
+        body = _shown_text(passage)
+        bold = tuple(found for sentence in highlight if (found := find_in(body, sentence)))
         note = ""
         if passage.language in ("en", "ru") and passage.language != language and not is_agency_answer(passage):
             note = "\n<i>" + escape(text(f"in_document_{passage.language}", language)) + "</i>"
         quote = "<blockquote>" if bold else "<blockquote expandable>"
         head = f"<b>[{n}]</b> {source_html(passage, language)}{note}\n{quote}"
-        blocks.append(Block(head, passage.text, "</blockquote>", bold))
+        blocks.append(Block(head, body, "</blockquote>", bold))
     return blocks
+
+
+def _shown_text(passage: Passage) -> str:
+    """What a passage quotes: an agency answer without the question it repeats (its source line names it)."""
+    return agency_reply(passage) if is_agency_answer(passage) else passage.text
 
 
 def answer_blocks(answer: Answer, understood: str | None = None) -> list[Block]:
@@ -84,8 +90,9 @@ def answer_blocks(answer: Answer, understood: str | None = None) -> list[Block]:
     if not answer.answered:
         return [*head, Block("", text("not_found", answer.language))]
     passages = merge_passages(answer.passages)
-    sentences = answer_sentences(answer.answer)
-    shown = all(any(find_in(p.text, s) for p in passages) for s in sentences) if sentences else False
+    whole = any(find_in(_shown_text(p), answer.answer) for p in passages)
+    sentences = [answer.answer] if whole else answer_sentences(answer.answer)
+    shown = all(any(find_in(_shown_text(p), s) for p in passages) for s in sentences) if sentences else False
     top = [] if shown else [Block("<b>", answer.answer, "</b>")]
     return [*head, *top, *passage_blocks(passages, language=answer.language, highlight=sentences)]
 

@@ -208,6 +208,8 @@ async def answer_message(update: Update, context: BotContext, message_text: str,
         return
     kind = classify(message_text)
     questions = [] if kind is not None else questions_in(message_text, MAX_QUESTIONS)
+    if len(questions) == 1 and questions[0].lower() == message_text.lower():
+        questions = [message_text]  # a plain question keeps its wording (questions_in capitalises)
     if not questions:
         await small_talk(update, context, chat_id, message_text, kind or SmallTalk.PUNCTUATION_ONLY, lang)
         return
