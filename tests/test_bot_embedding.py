@@ -210,12 +210,12 @@ def test_bot_start_embeds_chunks_left_without_vectors_while_answering(
             await complete_answer(botapi, 2002)
             return pending
 
-    with caplog.at_level(logging.INFO, logger="bot.telegram.embedding"):
+    with caplog.at_level(logging.INFO, logger="bot.telegram.jobs"):
         pending = run(scenario())
     assert pending == total
-    assert texts(botapi, INVESTOR)[0].startswith("<b>There are 10 industrial parks in the region")
-    assert texts(botapi, 2002)[0].startswith("<b>There are 10 industrial parks in the region")
-    logged = [r.getMessage() for r in caplog.records if r.name == "bot.telegram.embedding"]
+    assert "<b>There are 10 industrial parks in the region" in texts(botapi, INVESTOR)[0]
+    assert "<b>There are 10 industrial parks in the region" in texts(botapi, 2002)[0]
+    logged = [r.getMessage() for r in caplog.records if r.name == "bot.telegram.jobs"]
     assert any(f"{total} chunks have no vector" in m and "in the background" in m for m in logged), logged
     assert any(m.startswith(f"Embedded {total} chunks") for m in logged), logged
 

@@ -3,9 +3,10 @@
 The bot answers at once that it is fetching (a sitemap of 200 pages takes a while), then with one report: each
 page added or updated with its id, title and date, each address that failed with the one line saying why, and
 for a sitemap or feed how many pages it gave. All fetching, reading and writing runs in a worker thread
-(asyncio.to_thread), so investors are answered meanwhile. A link from anyone who is not staff is a question like
-any other text, and investor.text_message answers it. Pages are committed without vectors, found by keywords at
-once, and embedded in the background afterwards (bot/embedding.py), as uploads are.
+(asyncio.to_thread), so investors are answered meanwhile. A link from anyone who is not staff goes to
+investor.text_message like any other text (a bare link gets a small-talk reply there). Pages are committed
+without vectors, found by keywords at once, and embedded in the background afterwards (bot/embedding.py),
+as uploads are.
 """
 
 from __future__ import annotations
