@@ -9,6 +9,7 @@ one place that defines them.
 from __future__ import annotations
 
 import dataclasses
+import re
 
 from index import Answer, Passage
 
@@ -28,11 +29,14 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Send me a question as a message, e.g. “How many industrial parks does Kaluga Region have?”\n\n"
         "I answer only from the agency's documents: the sentence that answers, the passage it comes from and "
         "its source. If the documents do not cover your question, I say so.\n\n"
-        "/sources — the documents I know\n/ask QUESTION — ask (in groups)\n/help — this message",
+        "You can ask a follow-up (“And how many of them already work?”); /new starts a new conversation.\n\n"
+        "/sources — the documents I know\n/ask QUESTION — ask (in groups)\n/new — start over\n/help — this message",
         "ru": "Пришлите вопрос сообщением, например: «Сколько индустриальных парков в Калужской области?»\n\n"
         "Я отвечаю только по документам агентства: предложение с ответом, фрагмент и источник. "
         "Если в документах ответа нет, я так и скажу.\n\n"
-        "/sources — документы, которые я знаю\n/ask ВОПРОС — задать вопрос (в группах)\n/help — эта справка",
+        "Можно задать уточняющий вопрос («А сколько из них уже работают?»); /new начинает разговор заново.\n\n"
+        "/sources — документы, которые я знаю\n/ask ВОПРОС — задать вопрос (в группах)\n/new — начать заново\n"
+        "/help — эта справка",
     },
     "help_admin": {
         "en": "\n\nFor staff: send a file ({formats}; up to {limit} MB) to add or update a "
@@ -50,6 +54,66 @@ TEXTS: dict[str, dict[str, str]] = {
         "Вопросы, которые инвесторы передают в агентство, приходят сюда: ответьте (Reply) на вопрос, чтобы "
         "ответить. /pending — вопросы, ждущие ответа, /answers — ответы агентства в базе знаний.",
     },
+    # --- small talk: a greeting, thanks, "?" get a person's reply and the example questions, never "not found" ---
+    "smalltalk_greeting": {
+        "en": "Hello! I answer questions about investing in the region from the agency's documents and show where "
+        "each answer comes from. Ask in your own words, for example:",
+        "ru": "Здравствуйте! Я отвечаю на вопросы об инвестициях в регион по документам агентства и показываю, "
+        "откуда взят ответ. Спрашивайте своими словами, например:",
+    },
+    "smalltalk_how": {
+        "en": "All well, thank you! I am ready for your questions about investing in the region, for example:",
+        "ru": "Всё хорошо, спасибо! Готов ответить на ваши вопросы об инвестициях в регион, например:",
+    },
+    "smalltalk_who": {
+        "en": "I am InvestBot, the regional investment agency's assistant: I answer investors' questions from the "
+        "agency's documents and always show the source. Try, for example:",
+        "ru": "Я InvestBot, помощник регионального инвестиционного агентства: отвечаю на вопросы инвесторов по "
+        "документам агентства и всегда показываю источник. Попробуйте, например:",
+    },
+    "smalltalk_thanks": {
+        "en": "You are welcome! Ask me anything else about investing in the region, for example:",
+        "ru": "Пожалуйста! Спрашивайте ещё об инвестициях в регион, например:",
+    },
+    "smalltalk_ack": {
+        "en": "Good. Ask your next question whenever you like, for example:",
+        "ru": "Хорошо. Задавайте следующий вопрос, когда будет удобно, например:",
+    },
+    "smalltalk_compliment": {
+        "en": "Thank you! Ask me more, for example:",
+        "ru": "Спасибо! Спрашивайте ещё, например:",
+    },
+    "smalltalk_farewell": {
+        "en": "Goodbye! Come back with any question about investing in the region, for example:",
+        "ru": "До свидания! Возвращайтесь с любым вопросом об инвестициях в регион, например:",
+    },
+    "smalltalk_complaint": {
+        "en": "Sorry that did not help. Try asking in other words or more precisely, for example:",
+        "ru": "Извините, что не помог. Попробуйте спросить другими словами или точнее, например:",
+    },
+    "smalltalk_unclear": {
+        "en": "I did not find a question there. I answer questions about investing in the region, for example:",
+        "ru": "Я не увидел здесь вопроса. Я отвечаю на вопросы об инвестициях в регион, например:",
+    },
+    "smalltalk_link": {
+        "en": "I do not open links from chats; ask your question in words, for example:",
+        "ru": "Я не открываю ссылки из чата; задайте вопрос словами, например:",
+    },
+    # --- conversation: follow-ups, several questions in one message, documents in another language ---
+    "understood_as": {"en": "I understood the question as: {question}", "ru": "Понял вопрос как: {question}"},
+    "new_conversation": {
+        "en": "Starting over: I have forgotten this chat's previous questions. Ask a new one.",
+        "ru": "Начинаем заново: предыдущие вопросы этого чата забыты. Задайте новый вопрос.",
+    },
+    "in_document_en": {"en": "In the English document:", "ru": "В документе на английском:"},
+    "in_document_ru": {"en": "In the Russian document:", "ru": "В документе на русском:"},
+    "page": {"en": "p. {page}", "ru": "с. {page}"},
+    "agency_answers_count": {
+        "en": "Besides them, agency answers to investors' questions: {n} (cited as “Agency answer”).",
+        "ru": "Кроме того, ответов агентства на вопросы инвесторов: {n} (цитируются как «Ответ агентства»).",
+    },
+    "setting_hint": {"en": "setting: {name}", "ru": "настройка: {name}"},
+    "no_content_words": {"en": "(no content words)", "ru": "(без значимых слов)"},
     "sources_title": {"en": "Documents I answer from:", "ru": "Документы, по которым я отвечаю:"},
     "no_sources": {"en": "No documents have been added yet.", "ru": "Документы ещё не добавлены."},
     "more": {"en": "More", "ru": "Ещё"},
@@ -107,6 +171,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Document #{id} ({title}) can now be found by meaning too: its chunks are embedded ({seconds} s).",
         "ru": "Документ №{id} ({title}) теперь ищется и по смыслу: его фрагменты векторизованы (за {seconds} с).",
     },
+    "embedded_now": {
+        "en": "It can be found by meaning too: its chunks are embedded.",
+        "ru": "Он ищется и по смыслу: его фрагменты векторизованы.",
+    },
     "embed_failed": {
         "en": "Document #{id} ({title}) could not be embedded: {reason}. It can still be found by keywords; "
         "the bot tries again on its next start (or run `investbot reindex`).",
@@ -117,7 +185,8 @@ TEXTS: dict[str, dict[str, str]] = {
     "replaced": {"en": "Updated", "ru": "Обновлён"},
     "unchanged": {"en": "Already up to date:", "ru": "Без изменений:"},
     "duplicate": {"en": "Same content as", "ru": "То же содержимое, что"},
-    "no_date": {"en": "none", "ru": "нет"},
+    # A missing date, everywhere a date is shown (replies, /docs, /sources, upload replies, /answers).
+    "no_date": {"en": "no date", "ru": "без даты"},
     "removed": {"en": "Removed document #{id}: {title}", "ru": "Удалён документ №{id}: {title}"},
     "remove_usage": {
         "en": "Usage: /remove ID (see /docs for the ids).",
@@ -125,8 +194,8 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "remove_missing": {"en": "There is no document #{id} (see /docs).", "ru": "Документа №{id} нет (см. /docs)."},
     "docs_line": {
-        "en": "#{id} {title} — {date} — {chunks} chunks — {source}",
-        "ru": "#{id} {title} — {date} — фрагментов: {chunks} — {source}",
+        "en": "#{id} {title} — {date} — {chunks} chunks{link}",
+        "ru": "№{id} {title} — {date} — фрагментов: {chunks}{link}",
     },
     # --- staff reports: /stats, /unanswered, the daily digest (and `investbot stats`) ---
     "last_7_days": {"en": "in the last 7 days", "ru": "за последние 7 дней"},
@@ -348,12 +417,14 @@ INVESTOR_COMMANDS: dict[str, list[tuple[str, str]]] = {
         ("help", "How to ask"),
         ("sources", "The documents I answer from"),
         ("ask", "Ask a question (in a group)"),
+        ("new", "Start a new conversation"),
     ],
     "ru": [
         ("start", "Начать"),
         ("help", "Как спросить"),
         ("sources", "Документы, по которым я отвечаю"),
         ("ask", "Задать вопрос (в группе)"),
+        ("new", "Начать разговор заново"),
     ],
 }
 STAFF_COMMANDS: dict[str, list[tuple[str, str]]] = {
@@ -416,13 +487,74 @@ def not_found(language: str) -> str:
 
 
 def where(passage: Passage) -> str:
-    """The document's place for a reader: its link, or its file name (never a server path)."""
-    if passage.url:
-        return passage.url
-    source = passage.source
-    if source.startswith("upload:"):
-        return source.removeprefix("upload:")
-    return source.replace("\\", "/").rsplit("/", 1)[-1]
+    """The document's place for a reader: its link, or nothing (never a file name or a server path: the
+    title, date and page name a file)."""
+    return passage.url or ""
+
+
+def date_text(date: str | None, language: str) -> str:
+    """A document's date, or the one wording for a missing date used everywhere."""
+    return date or text("no_date", language)
+
+
+def topic_label(label: str, language: str) -> str:
+    """A gap topic's label; the placeholder for a topic without content words in the reader's language."""
+    return text("no_content_words", language) if label == TEXTS["no_content_words"]["en"] else label
+
+
+# Reasons the library gives in English (readers, fetchers, validators), as staff read them in Russian.
+# Ordered: the first pattern that matches the whole reason wins; anything else is shown as it came.
+_REASONS_RU: tuple[tuple[str, str], ...] = (
+    (r"not a valid PDF \(truncated or damaged\)", "это не корректный PDF (файл обрезан или повреждён)"),
+    (r"not a PDF file \(no %PDF header\)", "это не PDF-файл (нет заголовка %PDF)"),
+    (r"encrypted PDF \(password protected\)", "PDF зашифрован (защищён паролем)"),
+    (
+        r"no text found \(scanned PDF\? OCR is not supported\)",
+        "текст не найден (скан? распознавание не поддерживается)",
+    ),
+    (r"no text found \(the PDF has no pages\)", "текст не найден (в PDF нет страниц)"),
+    (r"no text found \(empty file\)", "текст не найден (пустой файл)"),
+    (r"no text found", "текст не найден"),
+    (
+        r"not a valid DOCX file \(it is an old binary \.doc; save it as \.docx\)",
+        "это не корректный DOCX (это старый формат .doc; сохраните его как .docx)",
+    ),
+    (r"not a valid DOCX file.*", "это не корректный DOCX-файл"),
+    (r"DOCX archive too large when unpacked.*", "DOCX-архив слишком велик после распаковки"),
+    (r"binary data, not text", "двоичные данные, а не текст"),
+    (r"broken (\S+) text \(invalid byte sequence\)", r"повреждённый текст \1 (неверная последовательность байтов)"),
+    (r"invalid front matter.*", "неверный блок метаданных (front matter) в начале файла"),
+    (r"file not found", "файл не найден"),
+    (r"permission denied", "нет доступа к файлу"),
+    (r"not a regular file", "это не обычный файл"),
+    (r"(.*)refused as a private address: (.*)", r"\1адрес отклонён как внутренний: \2"),
+    (r"(.*)no complete response within (\S+) s", r"\1нет полного ответа за \2 с"),
+    (r"(.*)cannot connect \((.*)\)", r"\1не удаётся подключиться (\2)"),
+    (r"(.*)the connection failed \((.*)\)", r"\1соединение прервалось (\2)"),
+    (r"(.*)the response is empty", r"\1ответ пустой"),
+    (
+        r"(.*)not a web address \(it should start with https://\)",
+        r"\1это не веб-адрес (он должен начинаться с https://)",
+    ),
+    (r"(.*)no host name in the address", r"\1в адресе нет имени сервера"),
+    (r"(.*)not a valid address \((.*)\)", r"\1некорректный адрес (\2)"),
+    (r"(.*)unpacks to over the (.+) limit", r"\1после распаковки больше предела \2"),
+    (r"(.*)over the (.+) limit.*", r"\1больше предела \2"),
+    (r"a damaged gzip file", "повреждённый gzip-файл"),
+    (r"(.*)\(supported: (.*)\)", r"\1(поддерживаются: \2)"),
+)
+
+
+def reason_text(reason: str | None, language: str) -> str:
+    """A library's reason for a failure, in the reader's language (known reasons; others as they came)."""
+    reason = reason or ""
+    if language != "ru":
+        return reason
+    for pattern, wording in _REASONS_RU:
+        match = re.fullmatch(pattern, reason, flags=re.DOTALL)
+        if match:
+            return match.expand(wording)
+    return reason
 
 
 # A curated agency answer (bot/escalations.py) is a document with this source: readers see it labelled
@@ -466,13 +598,11 @@ def source_line(passage: Passage, language: str = "en") -> str:
     """Title — date — link or file (and page): everything a reader needs to check the answer."""
     if is_agency_answer(passage):
         return f"{agency_label(passage, language)} — {passage.title}"
-    parts = [passage.title]
-    if passage.date:
-        parts.append(passage.date)
-    place = passage.url or passage.source
+    parts = [passage.title, date_text(passage.date, language)]
     if passage.page:
-        place += f", p. {passage.page}"
-    parts.append(place)
+        parts.append(text("page", language, page=passage.page))
+    if passage.url:
+        parts.append(passage.url)
     return " — ".join(parts)
 
 
@@ -496,6 +626,6 @@ def ingested_text(result, lang: str) -> str:
         verb=text(result.status, lang),
         id=result.doc_id,
         title=result.title,
-        date=result.date or text("no_date", lang),
+        date=date_text(result.date, lang),
         chunks=result.chunks,
     )

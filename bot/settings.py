@@ -58,14 +58,20 @@ def with_limit_variable(reason: str | None, limit: str | None) -> str:
     return f"{reason} ({variable})" if variable else reason
 
 
-def web_failure_line(result) -> str:
+def web_failure_line(result, lang: str = "en") -> str:
     """One line for a web address that failed (an index.ingest.web.WebResult): the FetchError's own text with the
-    variable behind the limit it hit (index/ names none), or the address and why its content was refused."""
+    variable behind the limit it hit (index/ names none), or the address and why its content was refused; the
+    reason in the reader's language."""
+    from bot.messages import reason_text, text
+
     error = result.error
     if error is not None:
         setting = FETCH_VARIABLES.get(error.config_field or "")
-        return str(FetchError(error.url, error.kind, error.reason, status=error.status, setting=setting))
-    return f"{result.address}: {with_limit_variable(result.reason, result.limit)}"
+        if lang == "en":
+            return str(FetchError(error.url, error.kind, error.reason, status=error.status, setting=setting))
+        hint = f" ({text('setting_hint', lang, name=setting)})" if setting else ""
+        return f"{error.url}: {reason_text(error.reason, lang)}{hint}"
+    return f"{result.address}: {with_limit_variable(reason_text(result.reason, lang), result.limit)}"
 
 
 def _library_default(name: str, config: type = EngineConfig) -> Any:

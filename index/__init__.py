@@ -13,6 +13,9 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from index.conversation.followup import How, Resolved, is_followup, resolve
+    from index.conversation.smalltalk import SmallTalk, classify, message_language, strip_greeting
+    from index.conversation.split import questions_in
     from index.dense.model import (
         BACKENDS,
         BUNDLED_MODEL,
@@ -56,6 +59,15 @@ if TYPE_CHECKING:
     from index.web import FetchConfig, FetchError
 
 _SOURCES = {
+    "How": "index.conversation.followup",
+    "Resolved": "index.conversation.followup",
+    "is_followup": "index.conversation.followup",
+    "resolve": "index.conversation.followup",
+    "SmallTalk": "index.conversation.smalltalk",
+    "classify": "index.conversation.smalltalk",
+    "message_language": "index.conversation.smalltalk",
+    "strip_greeting": "index.conversation.smalltalk",
+    "questions_in": "index.conversation.split",
     "Engine": "index.engine",
     "EngineConfig": "index.engine",
     "open_model": "index.engine",
@@ -139,6 +151,7 @@ __all__ = [
     "FetchError",
     "GeneratedAnswer",
     "Hit",
+    "How",
     "IngestReport",
     "IngestResult",
     "IngestStatus",
@@ -149,28 +162,36 @@ __all__ = [
     "PromptPassage",
     "ReadError",
     "RejectReason",
+    "Resolved",
     "RunSummary",
+    "SmallTalk",
     "Store",
     "Unavailable",
     "WebReport",
     "WebResult",
     "available_backends",
     "choose_backend",
+    "classify",
     "detect_language",
     "find_eval_dir",
     "format_table",
     "generate_answer",
     "is_address",
     "is_bundled",
+    "is_followup",
     "iter_files",
     "load_embedder",
     "load_xquad",
     "measure_answer",
+    "message_language",
     "normalize_address",
     "open_model",
+    "questions_in",
+    "resolve",
     "run_eval",
     "run_script",
     "stem_word",
+    "strip_greeting",
     "summarize",
     "translations",
     "words",

@@ -50,10 +50,10 @@ def passage(**changes) -> Passage:
 @pytest.mark.parametrize(
     "p, expected",
     [
-        (passage(), "📄 <b>Guide &lt;2026&gt; &amp; more</b> — 2014-04-08 — guide.pdf, p. 3"),
+        (passage(), "📄 <b>Guide &lt;2026&gt; &amp; more</b> — 2014-04-08 — p. 3"),
         (
             passage(page=None, date=None, source="upload:tariffs.md"),
-            "📄 <b>Guide &lt;2026&gt; &amp; more</b> — tariffs.md",
+            "📄 <b>Guide &lt;2026&gt; &amp; more</b> — no date",
         ),
         (
             passage(page=None, url='https://invest.example/a?b=1&c="2"'),

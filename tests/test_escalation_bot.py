@@ -114,7 +114,7 @@ def test_the_whole_loop(botapi, bot_app):
     assert document.title == QUESTION and document.date in days
     # The next investor's paraphrase is answered from it, in the staff's words, and cites it.
     whole = "\n".join(m["text"] for m in botapi.sent(OTHER))
-    assert whole.startswith(f"<b>{STAFF_ANSWER}</b>")
+    assert f"<blockquote><b>{STAFF_ANSWER}</b></blockquote>" in whole and whole.count(STAFF_ANSWER) == 1
     assert f"💬 <b>Agency answer, {document.date}</b> — {QUESTION}" in whole
     assert "agency-answer:" not in whole
     # The investor's chat id went with the answer.
@@ -328,7 +328,7 @@ def test_russian_wording_on_both_sides(botapi, bot_settings, store):
     assert [label for label, _ in buttons(confirmation)] == ["Добавить в базу знаний"]
     assert botapi.sent(ADMIN_ID)[-1]["text"].startswith("Добавлено в базу знаний как документ №6:")
     whole = "\n".join(m["text"] for m in botapi.sent(OTHER))
-    assert whole.startswith(f"<b>{RU_ANSWER}</b>") and "💬 <b>Ответ агентства, 20" in whole
+    assert f"<b>{RU_ANSWER}</b>" in whole and whole.count(RU_ANSWER) == 1 and "💬 <b>Ответ агентства, 20" in whole
 
 
 def test_made_up_and_foreign_buttons_change_nothing(botapi, bot_app):

@@ -7,10 +7,12 @@ import csv
 import datetime as dt
 import io
 import json
+import signal
 import socket
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -303,6 +305,49 @@ def test_review_command_reports_where(cli_env, monkeypatch):
     result = cli_env.invoke(cli, ["review", "--port", "8123"])
     assert result.exit_code == 0 and "http://127.0.0.1:8123/" in result.output
     assert seen["port"] == 8123 and seen["path"].name == "investbot.db"
+
+
+def _wait_for(base: str, deadline: float) -> bool:
+    while time.monotonic() < deadline:
+        try:
+            if _get(f"{base}/-/versions.json")[0] == 200:
+                return True
+        except OSError:
+            pass
+        time.sleep(0.2)
+    return False
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["sigterm", "ctrl-c"])
+def test_review_command_serves_every_query_on_a_fresh_store_and_stops_its_datasette(data_dir, stop):
+    """`investbot review` on a store where nothing was escalated: every canned page answers; SIGTERM or
+    Ctrl-C ends it with status 0 and its Datasette with it (the port is free afterwards)."""
+    import os
+    import subprocess
+    import sys
+
+    port = _free_port()
+    env = {**os.environ, "INVESTBOT_DATA_DIR": str(data_dir), "INVESTBOT_MODEL": "none"}
+    command = [sys.executable, "-c", "from bot.cli.main import main; main()", "review", "--port", str(port)]
+    process = subprocess.Popen(command, env=env, cwd=Path(__file__).resolve().parent.parent)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        assert _wait_for(base, time.monotonic() + 120), "Datasette never started"  # generous: a loaded machine
+        for name in QUERIES:
+            status, body = _get(f"{base}/investbot/{name}.json?_shape=array")
+            assert status == 200, (name, body[:300])
+        process.send_signal(stop)
+        assert process.wait(timeout=60) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    with socket.socket() as s:
+        # Free: Datasette went with it. SO_REUSEADDR lets closed connections' TIME_WAIT be, as any server does;
+        # a port still listened on refuses the bind all the same.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("127.0.0.1", port))
+        s.listen()
 
 
 # --- Telegram admin commands and the digest ------------------------------------------------------

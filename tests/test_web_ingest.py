@@ -538,8 +538,10 @@ def test_a_non_admins_link_is_a_question(botapi, web_bot, web):
     asyncio.run(scenario())
     answered, refused = texts(botapi, INVESTOR)
     assert "Fetching" not in answered and "only agency staff" in refused
+    assert answered.startswith("I do not open links from chats")  # a bare link is no question: small talk
     assert web.requests == [] and store.document_count() == before
-    assert web_bot.bot_data.questions.questions(limit=1)[0]["question"] == url
+    row = next(iter(web_bot.bot_data.questions.store.db.query("SELECT * FROM questions ORDER BY id DESC LIMIT 1")))
+    assert (row["question"], row["small_talk"]) == (url, "link_only")
 
 
 def test_add_without_an_address_explains(botapi, web_bot):

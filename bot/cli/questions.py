@@ -84,8 +84,9 @@ def review(ctx: Context, port: int) -> None:
     from bot.questions.datasette import serve_review
 
     log = ctx.question_log()
+    ctx.escalations(log)  # every migration set's tables exist, so every canned query works on any store
     log.refresh_gaps()
-    click.echo(f"Question log review: http://127.0.0.1:{port}/ (Ctrl-C stops it)", err=True)
+    click.echo(f"Question log review: http://127.0.0.1:{port}/ (Ctrl-C or SIGTERM stops it)", err=True)
     sys.exit(serve_review(log.store.path, port))
 
 

@@ -7,6 +7,7 @@ its configuration: which pages exist and how they are described in plain words.
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 import tempfile
@@ -19,7 +20,7 @@ QUERIES: dict[str, dict] = {
         "the answer given and the feedback (1 = 👍, -1 = 👎).",
         "sql": """SELECT id, asked_at, channel, language, question,
        CASE answered WHEN 1 THEN 'yes' ELSE 'no' END AS answered,
-       answer, feedback, latency_ms
+       answer, feedback, latency_ms, small_talk
 FROM questions ORDER BY asked_at DESC, id DESC LIMIT 200""",
     },
     "unanswered": {
@@ -28,7 +29,7 @@ FROM questions ORDER BY asked_at DESC, id DESC LIMIT 200""",
         "add a document that answers them.",
         "sql": """SELECT q.id, q.asked_at, q.channel, q.language, q.question, g.label AS topic
 FROM questions q LEFT JOIN gap_topics g ON g.question_id = q.id
-WHERE q.answered = 0 ORDER BY q.asked_at DESC, q.id DESC LIMIT 500""",
+WHERE q.answered = 0 AND q.small_talk IS NULL ORDER BY q.asked_at DESC, q.id DESC LIMIT 500""",
     },
     "negative_feedback": {
         "title": "Answers marked 👎",
@@ -61,7 +62,7 @@ GROUP BY d.id ORDER BY citations DESC, d.id""",
         "sql": """SELECT date(asked_at) AS day, COUNT(*) AS questions, SUM(answered) AS answered,
        ROUND(100.0 * SUM(answered) / COUNT(*), 1) AS answer_rate_percent,
        SUM(feedback = 1) AS thumbs_up, SUM(feedback = -1) AS thumbs_down
-FROM questions GROUP BY day ORDER BY day DESC""",
+FROM questions WHERE small_talk IS NULL GROUP BY day ORDER BY day DESC""",
     },
     "escalated_questions": {
         "title": "Escalated questions",
@@ -146,13 +147,29 @@ def start_review(db_path: Path, port: int, workdir: Path) -> subprocess.Popen:
     return subprocess.Popen(datasette_command(Path(db_path), port, meta_path))
 
 
+class _Stop(Exception):
+    """SIGTERM arrived: stop Datasette as Ctrl-C would."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise _Stop
+
+
 def serve_review(db_path: Path, port: int) -> int:
-    """Run Datasette in the foreground until Ctrl-C; returns its exit status."""
+    """Run Datasette in the foreground until it exits (its status), or until Ctrl-C or SIGTERM (0): then
+    Datasette is stopped too, so the port is free when this returns."""
     with tempfile.TemporaryDirectory(prefix="investbot-review-") as tmp:
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
         process = start_review(db_path, port, Path(tmp))
         try:
             return process.wait()
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, _Stop):
             process.terminate()
-            process.wait(timeout=10)
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
             return 0
+        finally:
+            signal.signal(signal.SIGTERM, previous)

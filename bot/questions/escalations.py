@@ -271,7 +271,9 @@ class Escalations:
         with self.store.transaction():
             db = self.store.db
             row = db.execute(
-                "SELECT question, language, answered, user_hash, asked_at FROM questions WHERE id = ?", [question_id]
+                "SELECT question, language, answered, user_hash, asked_at FROM questions"
+                " WHERE id = ? AND small_talk IS NULL",  # small talk is no question for staff
+                [question_id],
             ).fetchone()
             if row is None:
                 return Escalated(EscalateOutcome.MISSING)

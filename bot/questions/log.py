@@ -78,6 +78,14 @@ def _gap_topics_table(db: sqlite_utils.Database) -> None:
     )
 
 
+@MIGRATIONS(name="small_talk")
+def _small_talk_column(db: sqlite_utils.Database) -> None:
+    """Greetings, thanks, "?" are logged for the record but are not questions: the kind of small talk, or NULL.
+    Gaps, /stats and the unanswered lists leave these rows out."""
+    if "small_talk" not in db["questions"].columns_dict:
+        run_script(db, "ALTER TABLE questions ADD COLUMN small_talk TEXT")
+
+
 @MIGRATIONS(name="generated_answers")
 def _generated_answer_columns(db: sqlite_utils.Database) -> None:
     """Where a shown answer came from (the language model or the extract) and what the model cost or why its
@@ -145,6 +153,7 @@ _LOGGED_COLUMNS = (
     "llm_prompt_tokens",
     "llm_completion_tokens",
     "llm_rejected",
+    "small_talk",
 )
 
 
@@ -185,8 +194,9 @@ class QuestionLog:
         user_id: int | None = None,
         chat_type: str | None = None,
         generation: Mapping[str, object] | None = None,
+        small_talk: str | None = None,
     ) -> int:
-        """Log one answered (or unanswered) question; returns its id for the feedback buttons.
+        """Log one answered (or unanswered) question, or small talk (its kind); returns its id for the buttons.
 
         `generation`: the columns of the language model's part (bot/answering.py ShownAnswer.log_columns()):
         answer_source, llm_model, llm_latency_ms, llm_prompt_tokens, llm_completion_tokens, llm_rejected."""
@@ -203,6 +213,7 @@ class QuestionLog:
                 "top_score": answer.confidence,
                 "doc_ids": list(dict.fromkeys(p.doc_id for p in answer.passages)),
                 "latency_ms": latency_ms,
+                "small_talk": small_talk,
             }
         )
 
@@ -266,8 +277,8 @@ class QuestionLog:
         negative: bool = False,
         limit: int | None = None,
     ) -> list[dict]:
-        """Logged questions, newest first; `since` is an ISO timestamp or date (UTC)."""
-        where: list[str] = []
+        """Logged questions (not small talk), newest first; `since` is an ISO timestamp or date (UTC)."""
+        where: list[str] = ["small_talk IS NULL"]
         params: list[str | int] = []
         if since:
             where.append("asked_at >= ?")
@@ -276,9 +287,7 @@ class QuestionLog:
             where.append("answered = 0")
         if negative:
             where.append("feedback = -1")
-        sql = "SELECT * FROM questions"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
+        sql = "SELECT * FROM questions WHERE " + " AND ".join(where)
         sql += " ORDER BY asked_at DESC, id DESC"
         if limit:
             sql += " LIMIT ?"
@@ -287,7 +296,10 @@ class QuestionLog:
 
     def stats(self, since: str | None = None) -> QuestionStats:
         """Counts per day, answer rate, feedback balance and the most cited documents."""
-        cond, params = ("WHERE asked_at >= ?", [since]) if since else ("", [])
+        # Small talk ("Привет", "?") is no question: left out of the figures.
+        cond, params = ("WHERE small_talk IS NULL", [])
+        if since:
+            cond, params = cond + " AND asked_at >= ?", [since]
         db = self.store.db
         days = list(
             db.query(
@@ -297,11 +309,12 @@ class QuestionLog:
                 params,
             )
         )
+        q_cond = cond.replace("asked_at", "q.asked_at").replace("small_talk", "q.small_talk")
         cited = list(
             db.query(
                 f"""SELECT d.id, d.title, d.date, COUNT(*) AS citations
                     FROM questions q, json_each(q.doc_ids) j JOIN documents d ON d.id = j.value
-                    {cond.replace("asked_at", "q.asked_at")} GROUP BY d.id ORDER BY citations DESC, d.id LIMIT 10""",
+                    {q_cond} GROUP BY d.id ORDER BY citations DESC, d.id LIMIT 10""",
                 params,
             )
         )

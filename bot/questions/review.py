@@ -14,7 +14,7 @@ import json
 import re
 from collections.abc import Sequence
 
-from bot.messages import plural, text
+from bot.messages import plural, text, topic_label
 from bot.questions.gaps import Topic
 from bot.questions.log import QuestionStats
 
@@ -129,7 +129,8 @@ def format_stats(stats: QuestionStats, topics: Sequence[Topic], period: str, lan
         lines.append(text("stats_gaps", language))
         for t in topics:
             noun = plural(t.size, "question", language)
-            lines.append(text("stats_gap", language, size=t.size, noun=noun, label=t.label, example=t.example))
+            label = topic_label(t.label, language)
+            lines.append(text("stats_gap", language, size=t.size, noun=noun, label=label, example=t.example))
     else:
         lines.append(text("stats_no_gaps", language))
     return "\n".join(lines)

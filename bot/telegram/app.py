@@ -28,6 +28,7 @@ from telegram.ext import (
     ContextTypes,
     Defaults,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 
@@ -39,7 +40,7 @@ from bot.settings import Settings
 from bot.telegram import escalations as escalation_handlers
 from bot.telegram import investor, staff
 from bot.telegram import links as web_handlers
-from bot.telegram.context import BotContext, BotData, send_plain, user_language
+from bot.telegram.context import BotContext, BotData, remember_language, send_plain, user_language
 from bot.telegram.embedding import BackgroundEmbedding
 from bot.telegram.health import health_route_job
 from bot.telegram.jobs import embed_backlog, refresh_web, send_digest
@@ -110,12 +111,14 @@ def build_application(settings: Settings, engine: Engine, questions: QuestionLog
         writer_for(settings.llm_config(), settings.llm_daily_tokens, questions.store),
     )
 
+    application.add_handler(TypeHandler(Update, remember_language), group=-2)  # every update, first
     new = filters.UpdateType.MESSAGE  # edited messages are not new questions
     for name, callback in (
         ("start", investor.start),
         ("help", investor.help_command),
         ("sources", investor.sources),
         ("ask", investor.ask_command),
+        ("new", investor.new_command),
         ("docs", staff.docs_command),
         ("remove", staff.remove_command),
         ("stats", staff.stats_command),

@@ -21,9 +21,10 @@ from bot.questions.escalations import Escalations
 from bot.questions.log import QuestionLog
 from bot.settings import Settings
 from bot.telegram import formatting
+from bot.telegram.conversation import Conversations, Languages
 from bot.telegram.embedding import BackgroundEmbedding
 from bot.telegram.ratelimit import RateLimiter
-from index import Engine, detect_language
+from index import Engine, detect_language, message_language
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,8 @@ class BotData:
     escalations: Escalations
     embedding: BackgroundEmbedding
     writer: AnswerWriter | None = None  # the language model that writes answers; None: extracts only
+    conversations: Conversations
+    languages: Languages
 
     def wire(
         self,
@@ -61,6 +64,14 @@ class BotData:
         # Embedding after the commit, off the event loop (bot/embedding.py); stopped with the application.
         self.embedding = embedding or BackgroundEmbedding(engine, keep_going=lambda: True)
         self.writer = writer
+        # Each chat's last turns, for follow-up questions (bot/telegram/conversation.py); memory only.
+        self.conversations = Conversations()
+        # The language each person last used the bot in: staff pushes go out in it.
+        self.languages = Languages()
+
+    def staff_language(self, chat_id: int) -> str:
+        """The language a staff chat reads: its member's last used language, else INVESTBOT_STAFF_LANGUAGE."""
+        return self.languages.get(chat_id) or self.settings.staff_language
 
     @property
     def uploads(self) -> Path:
@@ -112,6 +123,29 @@ def user_language(update: Update, sample: str = "") -> str:
     if code.startswith("en"):
         return "en"
     return detect_language(sample) if sample else "en"
+
+
+# Fewer letters than this say too little about a message's language ("ok", "?", "🤔", "SEZ?").
+_CLEAR_LETTERS = 6
+
+
+def person_language(update: Update, message: str = "") -> str:
+    """The language to answer this person in: Telegram's language_code, unless the message is clearly in the
+    other language ("How many parks?" from a Russian-UI user gets English). "?", emoji and links keep theirs."""
+    default = user_language(update, message)
+    letters = sum(ch.isalpha() for ch in message)
+    return message_language(message, default) if letters >= _CLEAR_LETTERS else default
+
+
+async def remember_language(update: Update, context: BotContext) -> None:
+    """Note the language each person uses the bot in (every update, before any handler), so that what the bot
+    sends them unasked — a question pushed to staff — is in it too."""
+    user = update.effective_user
+    if user is not None:
+        message = update.effective_message
+        said = (message.text or "") if message is not None else ""
+        # A command's words are the bot's ("/pending"), not the person's: they say nothing of the language.
+        context.bot_data.languages.note(user.id, person_language(update, "" if said.startswith("/") else said))
 
 
 async def reply(update: Update, plain: str) -> None:

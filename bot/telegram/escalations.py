@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyParameters, Update
 from telegram.ext import ApplicationHandlerStop
 
-from bot.messages import plural, text
+from bot.messages import date_text, plural, text
 from bot.questions.escalations import (
     AgencyAnswer,
     EscalateOutcome,
@@ -148,7 +148,7 @@ def answers_text(answers: Sequence[AgencyAnswer], lang: str) -> str:
     if not answers:
         return text("answers_none", lang)
     lines = [text("answers_title", lang)]
-    lines += [text("answers_line", lang, id=a.doc_id, date=a.date or "—", title=a.title) for a in answers]
+    lines += [text("answers_line", lang, id=a.doc_id, date=date_text(a.date, lang), title=a.title) for a in answers]
     return "\n".join(lines)
 
 
@@ -217,9 +217,11 @@ async def _tell_staff(context: BotContext, escalation: Escalation) -> None:
     data = context.bot_data
     settings = data.settings
     passages = await asyncio.to_thread(closest_passages, data.engine, escalation.question)
-    chunks = formatting.pack(staff_question_blocks(escalation, passages, settings.staff_language, settings.timezone))
     sent: list[tuple[int, int]] = []
     for chat_id in settings.staff_chats:
+        # Each staff member's own language when the bot knows it (a group: INVESTBOT_STAFF_LANGUAGE).
+        lang = data.staff_language(chat_id)
+        chunks = formatting.pack(staff_question_blocks(escalation, passages, lang, settings.timezone))
         try:
             for chunk in chunks:  # every part stands for the question: a reply to any of them answers
                 posted = await context.bot.send_message(chat_id, chunk)
@@ -232,13 +234,12 @@ async def _tell_staff(context: BotContext, escalation: Escalation) -> None:
 async def _tell_staff_asked_again(context: BotContext, escalation: Escalation) -> None:
     """One more investor waits: a short note under the question's first message in each staff chat."""
     data = context.bot_data
-    lang = data.settings.staff_language
-    note = formatting.escape(text("staff_asked_again", lang, waiting=escalation.askers))
     first: dict[int, int] = {}
     for chat_id, message_id in await asyncio.to_thread(data.escalations.staff_messages, escalation.id):
         first.setdefault(chat_id, message_id)
     sent = []
     for chat_id, message_id in first.items():
+        note = formatting.escape(text("staff_asked_again", data.staff_language(chat_id), waiting=escalation.askers))
         try:
             posted = await context.bot.send_message(
                 chat_id, note, reply_parameters=ReplyParameters(message_id, allow_sending_without_reply=True)

@@ -4,16 +4,22 @@ Every user or document string is escaped here and only here. A message is built 
 (an HTML prefix, plain text, an HTML suffix); when a block is too long its plain text is split
 at paragraph, line, sentence or word boundaries and each piece is wrapped in the same tags, so
 no split ever falls inside a tag or an entity.
+
+Nothing is shown twice: passages of one document that overlap (neighbouring chunks share a sentence)
+are merged into one, and the sentence that answers is shown in bold inside its passage (which is then
+not folded away) rather than repeated above it. The bold header line above the passages stays only when
+the answer is not found word for word in a shown passage (e.g. a generated answer).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from bot.messages import agency_label, is_agency_answer, text, where
+from bot.messages import agency_label, agency_reply, date_text, is_agency_answer, text
 from index import Answer, Passage
 
 TELEGRAM_LIMIT = 4096
@@ -30,49 +36,136 @@ class Block:
     prefix: str  # trusted HTML
     body: str  # plain text, escaped when rendered
     suffix: str = ""  # trusted HTML
+    bold: tuple[str, ...] = ()  # parts of body shown in bold (each at its first occurrence)
 
     def render(self) -> str:
-        return self.prefix + escape(self.body) + self.suffix
+        body = escape(self.body)
+        for part in self.bold:
+            body = body.replace(escape(part), f"<b>{escape(part)}</b>", 1)
+        return self.prefix + body + self.suffix
 
 
 def source_html(passage: Passage, language: str = "en") -> str:
-    """📄 Title — date — link or file, p. N; an agency answer: 💬 Agency answer, date — its question."""
-    title = html.escape(passage.title, quote=False)
+    """📄 Title — date — p. N — link; an agency answer: 💬 Agency answer, date — its question. Never a file
+    name or a server path: a document is named by its title."""
+    title = escape(passage.title)
     if is_agency_answer(passage):
         return f"💬 <b>{escape(agency_label(passage, language))}</b> — {title}"
-    parts = [f"<b>{title}</b>"]
-    if passage.date:
-        parts.append(html.escape(passage.date, quote=False))
-    place = where(passage)
-    if passage.url:
-        label = html.escape(place, quote=False)
-        place_html = f'<a href="{html.escape(passage.url, quote=True)}">{label}</a>'
-    else:
-        place_html = html.escape(place, quote=False)
+    parts = [f"<b>{title}</b>", escape(date_text(passage.date, language))]
     if passage.page:
-        place_html += f", p. {passage.page}"
-    parts.append(place_html)
+        parts.append(escape(text("page", language, page=passage.page)))
+    if passage.url:
+        parts.append(f'<a href="{html.escape(passage.url, quote=True)}">{escape(passage.url)}</a>')
     return "📄 " + " — ".join(parts)
 
 
-def passage_blocks(passages: Sequence[Passage], first_number: int = 1, language: str = "en") -> list[Block]:
-    """Each passage numbered, under its source (labelled in `language`), in an expandable quote."""
+def passage_blocks(
+    passages: Sequence[Passage], first_number: int = 1, language: str = "en", highlight: Sequence[str] = ()
+) -> list[Block]:
+    """Each passage numbered, under its source (labelled in `language`; a document in the other language says
+    so), quoted. A passage holding a `highlight` sentence shows it in bold and is quoted open; the others are
+    expandable, so long passages stay one tap away instead of filling the screen."""
     blocks = []
     for n, passage in enumerate(passages, start=first_number):
-        # Expandable: long passages stay one tap away instead of filling the screen.
-        blocks.append(
-            Block(
-                f"<b>[{n}]</b> {source_html(passage, language)}\n<blockquote expandable>", passage.text, "</blockquote>"
-            )
-        )
+        body = _shown_text(passage)
+        bold = tuple(found for sentence in highlight if (found := find_in(body, sentence)))
+        note = ""
+        if passage.language in ("en", "ru") and passage.language != language and not is_agency_answer(passage):
+            note = "\n<i>" + escape(text(f"in_document_{passage.language}", language)) + "</i>"
+        quote = "<blockquote>" if bold else "<blockquote expandable>"
+        head = f"<b>[{n}]</b> {source_html(passage, language)}{note}\n{quote}"
+        blocks.append(Block(head, body, "</blockquote>", bold))
     return blocks
 
 
-def answer_blocks(answer: Answer) -> list[Block]:
-    """The answering sentences first, then the quoted passages with their sources."""
+def _shown_text(passage: Passage) -> str:
+    """What a passage quotes: an agency answer without the question it repeats (its source line names it)."""
+    return agency_reply(passage) if is_agency_answer(passage) else passage.text
+
+
+def answer_blocks(answer: Answer, understood: str | None = None) -> list[Block]:
+    """How the question was understood (when it was rewritten), then the passages with the answering sentences
+    in bold; the answer above them only when it cannot be shown inside them."""
+    head = [Block("<i>", text("understood_as", answer.language, question=understood), "</i>")] if understood else []
     if not answer.answered:
-        return [Block("", text("not_found", answer.language))]
-    return [Block("<b>", answer.answer, "</b>"), *passage_blocks(answer.passages, language=answer.language)]
+        return [*head, Block("", text("not_found", answer.language))]
+    passages = merge_passages(answer.passages)
+    whole = any(find_in(_shown_text(p), answer.answer) for p in passages)
+    sentences = [answer.answer] if whole else answer_sentences(answer.answer)
+    shown = all(any(find_in(_shown_text(p), s) for p in passages) for s in sentences) if sentences else False
+    top = [] if shown else [Block("<b>", answer.answer, "</b>")]
+    return [*head, *top, *passage_blocks(passages, language=answer.language, highlight=sentences)]
+
+
+# --- nothing twice ------------------------------------------------------------------------------------
+
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+|\n+")
+
+
+def answer_sentences(answer: str) -> list[str]:
+    """The sentences of an answer, as they may be found in its passages."""
+    return [s.strip() for s in _SENTENCE_END.split(answer) if s.strip()]
+
+
+def find_in(passage: str, sentence: str) -> str | None:
+    """`sentence` as it stands in `passage` (spaces and line breaks may differ), or None."""
+    if not sentence.strip():
+        return None
+    if sentence in passage:
+        return sentence
+    pattern = r"\s+".join(re.escape(word) for word in sentence.split())
+    match = re.search(pattern, passage)
+    return match.group(0) if match else None
+
+
+def _sentences(text_: str) -> list[str]:
+    return [s for s in _SENTENCE_END.split(text_) if s.strip()]
+
+
+def _key(sentence: str) -> str:
+    return " ".join(sentence.split())
+
+
+def merge_texts(first: str, second: str) -> str | None:
+    """Two passages of one document as one text when they overlap (one holds the other, or one ends with
+    what the other begins with, as neighbouring chunks do); None when they share no sentence."""
+    if _key(second) in _key(first):
+        return first
+    if _key(first) in _key(second):
+        return second
+    a, b = _sentences(first), _sentences(second)
+    keys_a, keys_b = [_key(x) for x in a], [_key(x) for x in b]
+    for k in range(min(len(a), len(b)), 0, -1):
+        if keys_a[-k:] == keys_b[:k]:
+            return first.rstrip() + _tail(second, b, k)
+        if keys_b[-k:] == keys_a[:k]:
+            return second.rstrip() + _tail(first, a, k)
+    return None
+
+
+def _tail(whole: str, sentences: list[str], skip: int) -> str:
+    """What follows the first `skip` sentences of `whole`, with the break that preceded it."""
+    position = 0
+    for sentence in sentences[:skip]:
+        position = whole.index(sentence, position) + len(sentence)
+    rest = whole[position:]
+    return rest if rest[:1].isspace() else " " + rest
+
+
+def merge_passages(passages: Sequence[Passage]) -> list[Passage]:
+    """Passages of one document that overlap become one (at the place of the first, with the best score)."""
+    merged: list[Passage] = []
+    for passage in passages:
+        for i, kept in enumerate(merged):
+            if kept.doc_id != passage.doc_id:
+                continue
+            joined = merge_texts(kept.text, passage.text)
+            if joined is not None:
+                merged[i] = dataclasses.replace(kept, text=joined, score=max(kept.score, passage.score))
+                break
+        else:
+            merged.append(passage)
+    return merged
 
 
 def pack(blocks: Sequence[Block], limit: int = TELEGRAM_LIMIT) -> list[str]:
@@ -101,11 +194,11 @@ def _fit(block: Block, limit: int) -> list[Block]:
     """The block, or its text cut into pieces that each render within `limit`."""
     if len(block.render()) <= limit:
         return [block]
-    room = limit - len(block.prefix) - len(block.suffix)
+    room = limit - len(block.prefix) - len(block.suffix) - 7 * len(block.bold)  # room for <b></b>
     if room <= 0:
         raise ValueError("block tags alone exceed the message limit")
     pieces = _split_text(block.body, lambda t: len(escape(t)) <= room)
-    return [Block(block.prefix, p, block.suffix) for p in pieces]
+    return [Block(block.prefix, p, block.suffix, tuple(b for b in block.bold if b in p)) for p in pieces]
 
 
 def _split_text(body: str, fits: Callable[[str], bool], level: int = 0) -> list[str]:

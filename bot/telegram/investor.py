@@ -4,6 +4,12 @@ Handlers are thin: parse the update, run the engine and the question log off the
 (asyncio.to_thread), format, reply. Each kind of button has its own callback-data pattern and its own
 handler; the patterns accept only what this module itself puts on buttons, so tampered or stale data
 falls through to `stale_button` and changes nothing.
+
+A message is read like a person would read it (index/conversation): small talk ("Привет", "Спасибо", "?")
+gets a short reply with example questions, never "not found"; a letter with an introduction is searched
+for its questions (up to `MAX_QUESTIONS`, one reply each); a question that leans on the previous one
+("А сколько из них работают?") is resolved with the chat's last turn (bot/telegram/conversation.py) and
+the reply says how it was understood. Every reply is in the person's language (context.person_language).
 """
 
 from __future__ import annotations
@@ -16,12 +22,13 @@ import time
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageEntity, Update
 from telegram.constants import ChatAction, ChatType
 
-from bot.messages import EXAMPLES, text, with_agency_reply
+from bot.messages import AGENCY_SOURCE_PREFIX, EXAMPLES, date_text, text, with_agency_reply
 from bot.questions.log import Feedback
 from bot.telegram import formatting
 from bot.telegram.context import (
     BotContext,
     message_parts,
+    person_language,
     pressed,
     reply,
     send_html,
@@ -33,9 +40,10 @@ from bot.telegram.context import (
 from bot.telegram.escalations import ask_agency_keyboard, can_escalate
 from bot.telegram.generated import write_answer
 from bot.telegram.staff import upload_formats
-from index import Answer, detect_language
+from index import Answer, SmallTalk, classify, questions_in, resolve
 
 MORE_STEP = 3  # passages per answer and per press of More
+MAX_QUESTIONS = 3  # questions answered from one message, one reply each
 MORE_MAX_SHOWN = 50  # a More button never points further than this
 
 # Callback data, as this module writes it. \Z, not $: "$" would also accept a trailing newline.
@@ -62,13 +70,27 @@ def more_data(question_id: int, shown: int) -> str:
 # --- commands and messages ------------------------------------------------------------------------
 
 
+def examples_keyboard(lang: str) -> InlineKeyboardMarkup:
+    """The example questions of /start as buttons."""
+    buttons = [[InlineKeyboardButton(q, callback_data=example_data(lang, i))] for i, q in enumerate(EXAMPLES[lang])]
+    return InlineKeyboardMarkup(buttons)
+
+
 async def start(update: Update, context: BotContext) -> None:
     message = update.effective_message
     if message is None:
         return
     lang = user_language(update)
-    buttons = [[InlineKeyboardButton(q, callback_data=example_data(lang, i))] for i, q in enumerate(EXAMPLES[lang])]
-    await message.reply_text(formatting.escape(text("greeting", lang)), reply_markup=InlineKeyboardMarkup(buttons))
+    await message.reply_text(formatting.escape(text("greeting", lang)), reply_markup=examples_keyboard(lang))
+
+
+async def new_command(update: Update, context: BotContext) -> None:
+    """/new — forget this chat's previous questions: the next one stands alone."""
+    parts = message_parts(update)
+    if parts is None:
+        return
+    context.bot_data.conversations.forget(parts.chat_id)
+    await reply(update, text("new_conversation", user_language(update)))
 
 
 async def help_command(update: Update, context: BotContext) -> None:
@@ -89,8 +111,14 @@ async def sources(update: Update, context: BotContext) -> None:
     if not docs:
         await reply(update, text("no_sources", lang))
         return
-    lines = [f"• {d.title}" + (f" — {d.date}" if d.date else "") for d in docs]
-    blocks = [formatting.Block("<b>", text("sources_title", lang), "</b>"), formatting.Block("", "\n".join(lines))]
+    documents = [d for d in docs if not d.source.startswith(AGENCY_SOURCE_PREFIX)]
+    agency = len(docs) - len(documents)
+    lines = [f"• {d.title} — {date_text(d.date, lang)}" for d in documents]
+    blocks = [formatting.Block("<b>", text("sources_title", lang), "</b>")]
+    if lines:
+        blocks.append(formatting.Block("", "\n".join(lines)))
+    if agency:
+        blocks.append(formatting.Block("<i>", text("agency_answers_count", lang, n=agency), "</i>"))
     await send_html(context, parts.chat_id, formatting.pack(blocks))
 
 
@@ -103,7 +131,7 @@ async def ask_command(update: Update, context: BotContext) -> None:
     if not question:
         await reply(update, text("empty_ask", user_language(update)))
         return
-    await answer_question(update, context, question)
+    await answer_message(update, context, question)
 
 
 async def text_message(update: Update, context: BotContext) -> None:
@@ -117,7 +145,7 @@ async def text_message(update: Update, context: BotContext) -> None:
             return  # group chatter not meant for the bot
         question = addressed
     if question.strip():
-        await answer_question(update, context, question.strip())
+        await answer_message(update, context, question.strip())
 
 
 def addressed_text(message: Message, username: str | None, bot_id: int) -> str | None:
@@ -144,26 +172,104 @@ async def unsupported(update: Update, context: BotContext) -> None:
 # --- answering ------------------------------------------------------------------------------------
 
 
-async def answer_question(update: Update, context: BotContext, question: str, chat_id: int | None = None) -> None:
-    """Answer, log, reply with the passages and the buttons; in groups as a reply to the question."""
+# What each kind of small talk is told (then the example questions follow, as buttons).
+SMALL_TALK_REPLIES = {
+    SmallTalk.GREETING: "smalltalk_greeting",
+    SmallTalk.HOW_ARE_YOU: "smalltalk_how",
+    SmallTalk.WHO_ARE_YOU: "smalltalk_who",
+    SmallTalk.WHAT_CAN_YOU_DO: "smalltalk_who",
+    SmallTalk.THANKS: "smalltalk_thanks",
+    SmallTalk.ACK: "smalltalk_ack",
+    SmallTalk.COMPLIMENT: "smalltalk_compliment",
+    SmallTalk.FAREWELL: "smalltalk_farewell",
+    SmallTalk.COMPLAINT: "smalltalk_complaint",
+    SmallTalk.CHITCHAT: "smalltalk_unclear",
+    SmallTalk.PUNCTUATION_ONLY: "smalltalk_unclear",
+    SmallTalk.EMOJI_ONLY: "smalltalk_unclear",
+    SmallTalk.LINK_ONLY: "smalltalk_link",
+}
+
+
+async def answer_message(update: Update, context: BotContext, message_text: str, chat_id: int | None = None) -> None:
+    """A message from an investor: small talk gets a reply in kind; otherwise each question in it (up to
+    MAX_QUESTIONS) is answered in a reply of its own. In the person's language throughout."""
     data = context.bot_data
     message = update.effective_message
     chat_id = chat_id or (message.chat_id if message is not None else None)
     if chat_id is None:
         return  # nowhere to answer
     user = update.effective_user
-    lang = detect_language(question) if question.strip() else user_language(update)
+    lang = person_language(update, message_text)
     limit = data.settings.max_question_chars
-    if len(question) > limit:
-        await send_plain(context, chat_id, text("too_long", lang, length=len(question), limit=limit))
+    if len(message_text) > limit:
+        await send_plain(context, chat_id, text("too_long", lang, length=len(message_text), limit=limit))
         return
     if user is not None and not data.limiter.allow(user.id):
         await send_plain(context, chat_id, text("rate_limited", lang))
         return
+    kind = classify(message_text)
+    questions = [] if kind is not None else questions_in(message_text, MAX_QUESTIONS)
+    if len(questions) == 1 and questions[0].lower() == message_text.lower():
+        questions = [message_text]  # a plain question keeps its wording (questions_in capitalises)
+    if not questions:
+        await small_talk(update, context, chat_id, message_text, kind or SmallTalk.PUNCTUATION_ONLY, lang)
+        return
+    for question in questions:
+        await answer_question(update, context, question, chat_id, lang, several=len(questions) > 1)
+
+
+async def small_talk(
+    update: Update, context: BotContext, chat_id: int, message_text: str, kind: SmallTalk, lang: str
+) -> None:
+    """A short reply in kind, with the example questions: no search, no "not found", nothing for staff."""
+    data = context.bot_data
+    message = update.effective_message
+    user = update.effective_user
+    unanswered = Answer(question=message_text, language=lang, answered=False, answer="")
+    await asyncio.to_thread(
+        data.questions.record,
+        unanswered,
+        channel="telegram",
+        latency_ms=0,
+        user_id=user.id if user else None,
+        chat_type=message.chat.type if message else None,
+        small_talk=kind.value,
+    )
+    in_group = message is not None and message.chat.type != ChatType.PRIVATE
+    await context.bot.send_message(
+        chat_id,
+        formatting.escape(text(SMALL_TALK_REPLIES[kind], lang)),
+        reply_markup=examples_keyboard(lang),
+        reply_to_message_id=message.message_id if message is not None and in_group else None,
+    )
+
+
+async def answer_question(
+    update: Update,
+    context: BotContext,
+    question: str,
+    chat_id: int | None = None,
+    lang: str | None = None,
+    several: bool = False,
+) -> None:
+    """Answer one question (resolved against the chat's last turn when it leans on it), log it, remember the
+    turn, reply with the passages and the buttons; in groups as a reply to the question. `several`: the
+    message held more than one question, so the reply names the one it answers."""
+    data = context.bot_data
+    message = update.effective_message
+    chat_id = chat_id or (message.chat_id if message is not None else None)
+    if chat_id is None:
+        return  # nowhere to answer
+    user = update.effective_user
+    lang = lang or person_language(update, question)
     await show_action(context, chat_id, ChatAction.TYPING)
+    previous = data.conversations.last(chat_id)
+    resolved = resolve(question, previous.question if previous else None, list(previous.passages) if previous else None)
+    question = resolved.question
     started = time.perf_counter()
     # One passage more than shown: it tells whether a More button has anything to show.
     answer: Answer = with_agency_reply(await asyncio.to_thread(data.engine.answer, question, MORE_STEP + 1))
+    answer = dataclasses.replace(answer, language=lang)  # the reply speaks the person's language
     has_more = len(answer.passages) > MORE_STEP
     answer = dataclasses.replace(answer, passages=answer.passages[:MORE_STEP])
     chat_type = message.chat.type if message else None
@@ -183,6 +289,9 @@ async def answer_question(update: Update, context: BotContext, question: str, ch
         chat_type=chat_type,
         generation=shown.log_columns(),
     )
+    data.conversations.add(
+        chat_id, question, answer.answer if answer.answered else "", [p.text for p in answer.passages]
+    )
     markup = None
     if answer.answered:
         markup = answer_keyboard(question_id, answer.language, more_from=MORE_STEP if has_more else None)
@@ -191,7 +300,7 @@ async def answer_question(update: Update, context: BotContext, question: str, ch
     await send_html(
         context,
         chat_id,
-        formatting.pack(formatting.answer_blocks(answer)),
+        formatting.pack(formatting.answer_blocks(answer, question if resolved.rewritten or several else None)),
         markup,
         reply_to=message.message_id if message is not None and in_group else None,
     )
@@ -225,7 +334,10 @@ async def example_pressed(update: Update, context: BotContext) -> None:
         await stale_button(update, context)
         return
     await query.answer()
-    await answer_question(update, context, examples[index], chat_id=query.message.chat.id if query.message else None)
+    chat_id = query.message.chat.id if query.message else None
+    if chat_id is not None:
+        context.bot_data.conversations.forget(chat_id)  # an example starts a new topic: it stands alone
+    await answer_message(update, context, examples[index], chat_id=chat_id)
 
 
 async def feedback_pressed(update: Update, context: BotContext) -> None:
@@ -275,7 +387,8 @@ async def more_pressed(update: Update, context: BotContext) -> None:
         if further:
             button = InlineKeyboardButton(text("more", lang), callback_data=more_data(question_id, shown + len(extra)))
             markup = InlineKeyboardMarkup([[button]])
-        blocks = formatting.passage_blocks(extra, shown + 1, language=answer.language)
+        first_number = _last_number(query.message) + 1 if isinstance(query.message, Message) else shown + 1
+        blocks = formatting.passage_blocks(extra, first_number or shown + 1, language=row["language"] or lang)
         await send_html(context, query.message.chat.id, formatting.pack(blocks), markup)
 
 
@@ -292,6 +405,11 @@ def _more_offset(message: Message | None) -> int | None:
         if match:
             return int(match.group(2))
     return None
+
+
+def _last_number(message: Message) -> int:
+    """The highest passage number "[n]" the message shows (merged passages make it lower than the offset)."""
+    return max((int(n) for n in re.findall(r"\[(\d+)\]", message.text or "")), default=-1)
 
 
 def _has_votes(message: Message | None) -> bool:

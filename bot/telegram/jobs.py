@@ -15,7 +15,7 @@ import datetime as dt
 import logging
 from collections.abc import Sequence
 
-from bot.messages import plural, text
+from bot.messages import plural, text, topic_label
 from bot.questions.escalations import Escalation, Escalations
 from bot.questions.log import QuestionLog
 from bot.settings import web_failure_line
@@ -45,7 +45,8 @@ def digest_text(
     if topics:
         lines += ["", text("digest_gaps", lang)]
         lines += [
-            text("topic_line", lang, size=t.size, label=t.label, example=t.example) for t in topics[:DIGEST_ITEMS]
+            text("topic_line", lang, size=t.size, label=topic_label(t.label, lang), example=t.example)
+            for t in topics[:DIGEST_ITEMS]
         ]
     negative = questions.questions(since=since, negative=True, limit=DIGEST_NEGATIVE)
     if negative:
@@ -93,7 +94,7 @@ def refresh_text(report: WebReport, lang: str) -> str | None:
         lines += ["", text(key, lang)]
         for result in results[:DIGEST_ITEMS]:
             failure = result.status == "failed"
-            lines.append(f"• {web_failure_line(result)}" if failure else f"• {result.title} — {result.url}")
+            lines.append(f"• {web_failure_line(result, lang)}" if failure else f"• {result.title} — {result.url}")
         if len(results) > DIGEST_ITEMS:
             lines.append(text("and_more", lang, n=len(results) - DIGEST_ITEMS))
     return "\n".join(lines)

@@ -3,9 +3,10 @@
 The bot answers at once that it is fetching (a sitemap of 200 pages takes a while), then with one report: each
 page added or updated with its id, title and date, each address that failed with the one line saying why, and
 for a sitemap or feed how many pages it gave. All fetching, reading and writing runs in a worker thread
-(asyncio.to_thread), so investors are answered meanwhile. A link from anyone who is not staff is a question like
-any other text, and investor.text_message answers it. Pages are committed without vectors, found by keywords at
-once, and embedded in the background afterwards (bot/embedding.py), as uploads are.
+(asyncio.to_thread), so investors are answered meanwhile. A link from anyone who is not staff goes to
+investor.text_message like any other text (a bare link gets a small-talk reply there). Pages are committed
+without vectors, found by keywords at once, and embedded in the background afterwards (bot/embedding.py),
+as uploads are.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from collections.abc import Sequence
 from telegram import Update
 from telegram.constants import ChatAction
 
-from bot.messages import ingested_text, plural, text
+from bot.messages import ingested_text, plural, reason_text, text
 from bot.settings import web_failure_line
 from bot.telegram import investor
 from bot.telegram.context import BotContext, message_parts, reply, send_report, show_action, user_language
@@ -83,9 +84,9 @@ def web_report_text(report: WebReport, lang: str, max_pages: int) -> str:
 
 def _page_text(result: WebResult, lang: str) -> str:
     if result.status == IngestStatus.FAILED:
-        return text("link_failed", lang, line=web_failure_line(result))
+        return text("link_failed", lang, line=web_failure_line(result, lang))
     if result.doc_id is None:  # a duplicate of another address in the same message
-        return text("link_duplicate", lang, address=result.address, reason=result.reason)
+        return text("link_duplicate", lang, address=result.address, reason=reason_text(result.reason, lang))
     entry = ingested_text(result, lang)
     return f"{entry}\n{result.url or result.address}"
 
@@ -109,7 +110,7 @@ def _listing_text(listing: ListingResult, pages: Sequence[WebResult], lang: str,
         )
     ]
     failed = [page for page in pages if page.status == IngestStatus.FAILED]
-    lines += [f"❌ {web_failure_line(page)}" for page in failed[:LISTED_FAILURES]]
+    lines += [f"❌ {web_failure_line(page, lang)}" for page in failed[:LISTED_FAILURES]]
     if len(failed) > LISTED_FAILURES:
         lines.append(text("and_more", lang, n=len(failed) - LISTED_FAILURES))
     return "\n".join(lines)

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from telegram import Update
 from telegram.constants import ChatAction
 
-from bot.messages import ingested_text, text
+from bot.messages import date_text, ingested_text, reason_text, text, topic_label
 from bot.questions.log import QuestionLog
 from bot.questions.review import format_stats
 from bot.settings import TELEGRAM_DOWNLOAD_LIMIT_MB, MiB, with_limit_variable
@@ -118,7 +118,7 @@ async def document(update: Update, context: BotContext) -> None:
     title = (message.caption or "").strip() or None
     result, pending = await asyncio.to_thread(_ingest_upload, data, incoming, f"upload:{name}", title)
     if result.status == "failed":
-        reason = with_limit_variable(result.reason, result.limit)
+        reason = with_limit_variable(reason_text(result.reason, lang), result.limit)
         await reply(update, text("ingest_failed", lang, name=name, reason=reason))
         return
     report = ingested_text(result, lang)
@@ -134,6 +134,10 @@ async def document(update: Update, context: BotContext) -> None:
         run = job.result()
         if run.outcome is EmbedOutcome.FAILED:
             report += "\n\n" + text("embed_failed", lang, id=result.doc_id, title=result.title, reason=run.error)
+        elif run.outcome is EmbedOutcome.DONE:
+            # Said whether the model took a second (a small .txt) or a minute (the second message below): an
+            # upload's replies read the same for every file.
+            report += "\n\n" + text("embedded_now", lang)
         await reply(update, report)
         return
     await reply(update, report + "\n\n" + text("embedding_later", lang, n=pending))
@@ -196,9 +200,9 @@ async def docs_command(update: Update, context: BotContext) -> None:
             lang,
             id=d.id,
             title=d.title,
-            date=d.date or "—",
+            date=date_text(d.date, lang),
             chunks=d.chunks,
-            source=d.source.removeprefix("upload:"),
+            link=f" — {d.url or d.source}" if d.is_web() or d.url else "",
         )
         for d in docs
     ]
@@ -270,5 +274,8 @@ def unanswered_text(questions: QuestionLog, lang: str) -> str:
     lines = [text("latest_unanswered", lang)]
     lines += [f"• {r['asked_at'][:16].replace('T', ' ')} — {r['question']}" for r in latest]
     lines += ["", text("by_topic", lang)]
-    lines += [text("topic_line", lang, size=t.size, label=t.label, example=t.example) for t in topics[:REPORT_TOPICS]]
+    lines += [
+        text("topic_line", lang, size=t.size, label=topic_label(t.label, lang), example=t.example)
+        for t in topics[:REPORT_TOPICS]
+    ]
     return "\n".join(lines)
