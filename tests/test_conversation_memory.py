@@ -1,4 +1,4 @@
-"""The chats' memory for follow-ups (bot/telegram/conversation.py), the merging of overlapping passages and the
+"""The chats' memory for follow-ups (bot/conversation.py), the merging of overlapping passages and the
 translated reasons: pure functions and a clock the test moves."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ import threading
 
 import pytest
 
+from bot.conversation import Conversations, Languages, Turn
 from bot.messages import reason_text
-from bot.telegram.conversation import Conversations, Languages, Turn
 from bot.telegram.formatting import answer_blocks, merge_passages, merge_texts, pack
 from index import Answer, Passage
 

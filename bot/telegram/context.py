@@ -17,11 +17,11 @@ from telegram import CallbackQuery, InlineKeyboardMarkup, Message, Update
 from telegram.ext import CallbackContext, ExtBot
 
 from bot.answering import AnswerWriter
+from bot.conversation import Conversations, Languages
 from bot.questions.escalations import Escalations
 from bot.questions.log import QuestionLog
 from bot.settings import Settings
 from bot.telegram import formatting
-from bot.telegram.conversation import Conversations, Languages
 from bot.telegram.embedding import BackgroundEmbedding
 from bot.telegram.ratelimit import RateLimiter
 from index import Engine, detect_language, message_language
@@ -64,7 +64,7 @@ class BotData:
         # Embedding after the commit, off the event loop (bot/embedding.py); stopped with the application.
         self.embedding = embedding or BackgroundEmbedding(engine, keep_going=lambda: True)
         self.writer = writer
-        # Each chat's last turns, for follow-up questions (bot/telegram/conversation.py); memory only.
+        # Each chat's last turns, for follow-up questions (bot/conversation.py); memory only.
         self.conversations = Conversations()
         # The language each person last used the bot in: staff pushes go out in it.
         self.languages = Languages()

@@ -8,7 +8,7 @@ falls through to `stale_button` and changes nothing.
 A message is read like a person would read it (index/conversation): small talk ("Привет", "Спасибо", "?")
 gets a short reply with example questions, never "not found"; a letter with an introduction is searched
 for its questions (up to `MAX_QUESTIONS`, one reply each); a question that leans on the previous one
-("А сколько из них работают?") is resolved with the chat's last turn (bot/telegram/conversation.py) and
+("А сколько из них работают?") is resolved with the chat's last turn (bot/conversation.py) and
 the reply says how it was understood. Every reply is in the person's language (context.person_language).
 """
 
