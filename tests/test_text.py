@@ -225,6 +225,16 @@ HEADING_CASES = [
     pytest.param("Площадь: 120 га\nТариф на электроэнергию 5,2 руб.", [False, False], id="key-value-lines-are-data"),
     pytest.param("Area 120 ha\n\nThe park is new.", [False, False], id="a-line-with-digits-is-data"),
     pytest.param(
+        "Управляющая компания: АО «Технополис»\nАренда земли стоит 120 рублей за квадратный метр в год.",
+        [False, False],
+        id="key-value-line-above-text",
+    ),
+    pytest.param(
+        "Индустриальный парк «Лесной»: паспорт площадки\n\nПарк расположен в Борисовском районе.",
+        [True, False],
+        id="title-with-subtitle-paragraph",
+    ),
+    pytest.param(
         "It is big. Pieter Boone\nChairman of the board, METRO", [False, False, False], id="byline-in-paragraph"
     ),
     pytest.param("Priorities\n• pharma\n• logistics", [False, False, False], id="list-items-are-content"),
@@ -246,7 +256,8 @@ def test_headings_are_lines_of_their_own(text, headings):
         pytest.param("Индустриальный парк «Сосновый Бор»", True, id="name-in-guillemets"),
         pytest.param("Special economic zone Lyudinovo", True, id="en-title"),
         pytest.param("The park opened in March.", False, id="sentence"),
-        pytest.param("Tariffs:", False, id="colon"),
+        pytest.param("Tariffs:", False, id="final-colon"),
+        pytest.param("Zarechny Industrial Park: site data sheet", True, id="title-with-subtitle"),
         pytest.param("Distance to Moscow 95 km", False, id="digits"),
         pytest.param("• Cheap land", False, id="bullet"),
         pytest.param(" ".join(["word"] * 13), False, id="too-long"),

@@ -150,16 +150,20 @@ class Sentence:
     heading: bool  # a title or section heading: context for the sentences under it, never an answer
 
 
-def is_heading_line(line: str) -> bool:
-    """A short line without digits, final punctuation or a "key: value" colon, and not a list item: what a title
-    or a section heading looks like ("Индустриальный парк «Сосновый Бор»", "## Tax benefits"). Whether it heads
-    something depends on what follows it (see split_marked)."""
+def is_heading_line(line: str, alone: bool = True) -> bool:
+    """A short line without digits or final punctuation, and not a list item: what a title or a section heading
+    looks like ("Индустриальный парк «Сосновый Бор»", "## Tax benefits", "Zarechny Industrial Park: site data
+    sheet"). A line that is not a paragraph of its own (alone=False) must not read as "key: value" ("Управляющая
+    компания: АО …"): at least three words before a colon. Whether it heads something depends on what follows it
+    (see split_marked)."""
     body = line.strip().rstrip(_CLOSERS)
     if not body or len(line) > HEADING_MAX_CHARS or len(line.split()) > HEADING_MAX_WORDS:
         return False
     if line[0] in "•-*·–—+":  # a list item is content
         return False
-    return not (_HEADING_END_RE.search(body) or any(c.isdigit() for c in line) or ":" in line)
+    if _HEADING_END_RE.search(body) or any(c.isdigit() for c in line):
+        return False
+    return alone or ":" not in line or len(line.split(":", 1)[0].split()) >= 3
 
 
 def split_marked(text: str) -> list[Sentence]:
@@ -176,7 +180,7 @@ def split_marked(text: str) -> list[Sentence]:
             heading = (
                 n == 0
                 and len(pieces) == 1
-                and is_heading_line(segment)
+                and is_heading_line(segment, alone=len(segments) == 1)
                 and (len(segments) == 1 or len(segments[1]) > len(segment))
             )
             for k, piece in enumerate(pieces):
