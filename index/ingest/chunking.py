@@ -32,7 +32,6 @@ class _Unit:
 
     text: str
     paragraph_end: bool
-    line_end: bool
     heading: bool
 
 
@@ -73,7 +72,7 @@ def _chunk_texts(text: str, *, min_words: int, max_words: int, overlap: int) -> 
     for paragraph in text.split("\n\n"):
         parts = [p for s in split_marked(paragraph) for p in _pieces(s)]
         for i, sentence in enumerate(parts):
-            sentences.append(_Unit(sentence.text, i == len(parts) - 1, sentence.line_end, sentence.heading))
+            sentences.append(_Unit(sentence.text, i == len(parts) - 1, sentence.heading))
     if not sentences:
         return []
 
@@ -131,12 +130,14 @@ def _carry(sentences: list[_Unit], current: list[int], overlap: int, max_words: 
 
 
 def _join(sentences: list[_Unit], group: list[int]) -> str:
-    """Sentences of one line are joined by a space, lines by a line break, paragraphs by a blank line: the chunk
-    keeps the layout, so a heading stays a line of its own (split_marked finds it again in the chunk)."""
+    """Sentences of one paragraph are joined by a space, paragraphs by a blank line; a heading keeps its line break,
+    so it stays a line of its own in the chunk (split_marked finds it again there) instead of being glued to the
+    sentence under it. Other line breaks inside a paragraph are joined as before ("Jan-Olof Jacke" + "President,
+    AstraZeneca AB" stays one byline), so chunks without headings keep their text and their stored vectors."""
     out = []
     for k, j in enumerate(group):
         out.append(sentences[j].text)
         if k < len(group) - 1:
             unit = sentences[j]
-            out.append("\n\n" if unit.paragraph_end else "\n" if unit.line_end else " ")
+            out.append("\n\n" if unit.paragraph_end else "\n" if unit.heading else " ")
     return "".join(out)
