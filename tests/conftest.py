@@ -20,7 +20,11 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 ROOT = Path(__file__).resolve().parent.parent
 KNOWLEDGE = ROOT / "knowledge"
-SEEDS = ROOT.parent / "shared" / "seeds"
+# The seed articles sit beside the repository in ../shared (not shipped with it); a worktree is one level deeper.
+SEEDS = next(
+    (p / "shared" / "seeds" for p in ROOT.parents if (p / "shared" / "seeds").is_dir()),
+    ROOT.parent / "shared" / "seeds",
+)
 EVAL_DIR = ROOT.parent / "shared" / "eval"
 THREAD_JOIN_WINDOW = 5.0  # seconds a test's threads get to finish after it, before it counts as a leak
 

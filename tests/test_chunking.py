@@ -261,3 +261,71 @@ def test_long_sentence_is_not_repeated_as_overlap():
     tail = make_text(15, 3, low=12, high=12).replace("Sentence", "Next")
     chunks = chunk_pages([(None, f"{first} {second} {tail}")])
     assert [c.text for c in chunks] == [first, f"{second} {tail}"]
+
+
+# --- headings: a line of their own in the chunk, context and never the answer ---------------------
+
+SOSNOVY_BOR = (
+    "Индустриальный парк «Сосновый Бор» открылся 15 марта 2025 года в Калужской области. "
+    "Площадь парка составляет 120 гектаров."
+)
+HEADED_TEXTS = [
+    pytest.param(f"Индустриальный парк «Сосновый Бор»\n\n{SOSNOVY_BOR}", id="blank-line-after-heading"),
+    pytest.param(f"Индустриальный парк «Сосновый Бор»\n{SOSNOVY_BOR}", id="line-break-after-heading"),
+    pytest.param(f"## Индустриальный парк «Сосновый Бор»\n{SOSNOVY_BOR}", id="markdown-heading"),
+]
+
+
+@pytest.mark.parametrize("text", HEADED_TEXTS)
+def test_heading_stays_a_line_of_its_own_in_the_chunk(text):
+    from index.answering.windows import passage_headings, passage_sentences
+
+    (chunk,) = chunk_pages([(None, text)])
+    heading, first = chunk.text.split("\n", 1)[0], passage_sentences(chunk.text)[1]
+    assert "Сосновый Бор»" in heading and "открылся" not in heading
+    assert first.startswith("Индустриальный парк «Сосновый Бор» открылся 15 марта 2025 года")
+    assert passage_sentences(chunk.text) == split_sentences(text)  # the stored sentence vectors follow this list
+    assert passage_headings(chunk.text)[:2] == [True, False]
+
+
+@pytest.mark.parametrize("text", HEADED_TEXTS)
+@pytest.mark.parametrize(
+    "question",
+    ["Когда открылся парк «Сосновый Бор»?", "Индустриальный парк «Сосновый Бор»", "Сколько гектаров в парке?"],
+    ids=["when", "the-title-itself", "how-many"],
+)
+def test_answer_window_never_holds_the_heading(text, question):
+    import numpy as np
+
+    from index.answering.windows import PassageTerms, QuestionProfile, analyse_passage, window_by_meaning
+
+    (chunk,) = chunk_pages([(None, text)])
+    passage = PassageTerms.of(chunk.text, title="Индустриальный парк «Сосновый Бор»")
+    profile = QuestionProfile.build(question, {stem: 1.0 for stem in ("индустриальн", "парк", "соснов", "бор")})
+    lexical = analyse_passage(profile, 0, passage).best
+    assert lexical is not None and not any(s.heading for s in lexical.sentences)
+    vectors = np.eye(len(passage.sentences), dtype=np.float32)  # the heading is the closest "by meaning"
+    by_meaning = window_by_meaning(profile, passage, vectors, vectors[0])
+    assert by_meaning is not None and ("открылся" in by_meaning.text or "гектаров" in by_meaning.text)
+    assert not by_meaning.text.startswith("Индустриальный парк «Сосновый Бор» Индустриальный")
+
+
+def test_a_passage_of_headings_only_has_no_window():
+    import numpy as np
+
+    from index.answering.windows import PassageTerms, QuestionProfile, analyse_passage, window_by_meaning
+
+    passage = PassageTerms.of("Индустриальный парк «Сосновый Бор»\n\nИнвесторам")
+    profile = QuestionProfile.build("парк Сосновый Бор", {"парк": 1.0, "соснов": 1.0, "бор": 1.0})
+    assert analyse_passage(profile, 0, passage).best is None
+    vectors = np.eye(2, dtype=np.float32)
+    assert window_by_meaning(profile, passage, vectors, vectors[0]) is None
+
+
+def test_a_heading_never_ends_a_chunk():
+    body = " ".join(f"Sentence number {i} tells about the region and its parks." for i in range(12))
+    text = f"{body}\n\nIndustrial parks of the region\n\n{body}"
+    chunks = chunk_pages([(None, text)], min_words=50, max_words=200)
+    assert len(chunks) >= 2
+    assert not any(c.text.endswith("Industrial parks of the region") for c in chunks)
+    assert any(c.text.startswith("Industrial parks of the region") or "\n\nIndustrial parks" in c.text for c in chunks)

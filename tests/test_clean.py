@@ -9,9 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from index.ingest.clean import boilerplate_candidates, clean_text, line_key
-
-# The seed articles sit beside the repository, in ../shared (not shipped with it).
-SEEDS = Path(__file__).resolve().parents[1].parent / "shared" / "seeds"
+from tests.conftest import SEEDS
 
 P1 = "The region has ten industrial parks."
 P2 = "Investors receive tax benefits for ten years."
@@ -468,3 +466,37 @@ def test_seed_003_title_once():
     cleaned = clean_text(path.read_text(encoding="utf-8"))
     assert cleaned.count("Localization as a Means to Create a Cluster Economy") == 1
     assert cleaned.startswith("Localization as a Means to Create a Cluster Economy\n\n1 June")
+
+
+# --- leftover markup: stripped from the line, the prose around it kept ------------------------
+
+MARKUP_CASES = [
+    pytest.param(
+        "[[Module:{{{1}}}|{{{1}}}]]  Лях, мн. ч. ля́хи — польский народ.",
+        "Лях, мн. ч. ляхи — польский народ.",
+        id="wiki-module-link-and-stress-mark",
+    ),
+    pytest.param("The park<ref>Agency data, 2024.</ref> is large.", "The park is large.", id="ref-note"),
+    pytest.param('The park<ref name="a"/> is large.', "The park is large.", id="self-closing-ref"),
+    pytest.param("See [[Kaluga Region|the region]] and [[Obninsk]].", "See the region and Obninsk.", id="wiki-links"),
+    pytest.param("{{Infobox|a={{b}}}} Kaluga is a city.", "Kaluga is a city.", id="nested-templates"),
+    pytest.param("[[Category:Regions]] Kaluga is a city.", "Kaluga is a city.", id="category-link"),
+    pytest.param("<b>Tax</b> benefits <br/>apply.", "Tax benefits apply.", id="html-tags"),
+    pytest.param("Kaluga is '''large''' and ''green''.", "Kaluga is large and green.", id="wiki-emphasis"),
+    pytest.param("Kaluga <!-- note --> grows.", "Kaluga grows.", id="html-comment"),
+    pytest.param("Rates: <5% for SMEs, a < b > c.", "Rates: <5% for SMEs, a < b > c.", id="comparison-signs-kept"),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), MARKUP_CASES)
+def test_markup_stripped_prose_kept(text, expected):
+    assert clean_text(text) == expected
+
+
+def test_one_paragraph_behind_markup_is_not_refused():
+    """The issue's document: one paragraph opening with leftover markup was refused whole."""
+    from index.ingest.files import prepare_record
+
+    raw = "[[Module:{{{1}}}|{{{1}}}]]  Лях, мн. ч. ля́хи (устар.) — польский народ, предки поляков."
+    record = prepare_record("upload:lyakh", "0" * 64, len(raw), "txt", [(None, clean_text(raw))], {}, set())
+    assert record.chunk_texts == ["Лях, мн. ч. ляхи (устар.) — польский народ, предки поляков."]

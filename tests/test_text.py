@@ -7,7 +7,9 @@ import pytest
 from index.text.tokens import (
     STOPWORDS,
     detect_language,
+    is_heading_line,
     normalize,
+    split_marked,
     split_sentences,
     stem_word,
     terms,
@@ -201,3 +203,65 @@ def test_word_count():
 )
 def test_detect_language(text, expected):
     assert detect_language(text) == expected
+
+
+# --- headings -------------------------------------------------------------------------------------
+
+HEADING_CASES = [
+    pytest.param(
+        "Индустриальный парк «Сосновый Бор»\n\nИндустриальный парк «Сосновый Бор» открылся 15 марта 2025 года.",
+        [True, False],
+        id="title-then-blank-line",
+    ),
+    pytest.param(
+        "Индустриальный парк «Сосновый Бор»\nИндустриальный парк «Сосновый Бор» открылся 15 марта 2025 года.",
+        [True, False],
+        id="title-then-longer-line",
+    ),
+    pytest.param("## Tax benefits\nResidents pay no property tax.", [True, False], id="markdown-heading"),
+    pytest.param(
+        "Key facts\n\nThe region has 10 parks. It grows.", [True, False, False], id="heading-of-two-sentences"
+    ),
+    pytest.param("Площадь: 120 га\nТариф на электроэнергию 5,2 руб.", [False, False], id="key-value-lines-are-data"),
+    pytest.param("Area 120 ha\n\nThe park is new.", [False, False], id="a-line-with-digits-is-data"),
+    pytest.param(
+        "Управляющая компания: АО «Технополис»\nАренда земли стоит 120 рублей за квадратный метр в год.",
+        [False, False],
+        id="key-value-line-above-text",
+    ),
+    pytest.param(
+        "Индустриальный парк «Лесной»: паспорт площадки\n\nПарк расположен в Борисовском районе.",
+        [True, False],
+        id="title-with-subtitle-paragraph",
+    ),
+    pytest.param(
+        "It is big. Pieter Boone\nChairman of the board, METRO", [False, False, False], id="byline-in-paragraph"
+    ),
+    pytest.param("Priorities\n• pharma\n• logistics", [False, False, False], id="list-items-are-content"),
+    pytest.param("The park is large and\nwell connected.", [False], id="wrapped-line"),
+    pytest.param("The region grows.", [False], id="one-sentence"),
+]
+
+
+@pytest.mark.parametrize(("text", "headings"), HEADING_CASES)
+def test_headings_are_lines_of_their_own(text, headings):
+    marked = split_marked(text)
+    assert [s.heading for s in marked] == headings
+    assert [s.text for s in marked] == split_sentences(text)  # the same sentences, only marked
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        pytest.param("Индустриальный парк «Сосновый Бор»", True, id="name-in-guillemets"),
+        pytest.param("Special economic zone Lyudinovo", True, id="en-title"),
+        pytest.param("The park opened in March.", False, id="sentence"),
+        pytest.param("Tariffs:", False, id="final-colon"),
+        pytest.param("Zarechny Industrial Park: site data sheet", True, id="title-with-subtitle"),
+        pytest.param("Distance to Moscow 95 km", False, id="digits"),
+        pytest.param("• Cheap land", False, id="bullet"),
+        pytest.param(" ".join(["word"] * 13), False, id="too-long"),
+    ],
+)
+def test_is_heading_line(line, expected):
+    assert is_heading_line(line) is expected

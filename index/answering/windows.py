@@ -22,7 +22,7 @@ import numpy as np
 
 from index.answering import scoring
 from index.answering.scoring import DEFAULT_WEIGHTS, Weights
-from index.text.tokens import STOPWORDS, split_sentences, stem_word, terms, words
+from index.text.tokens import STOPWORDS, split_marked, split_sentences, stem_word, terms, words
 
 # Questions whose answer is a quantity, or a date: the sentence that answers holds a number.
 _COUNT_QUESTION_RE = re.compile(
@@ -33,6 +33,14 @@ _COUNT_QUESTION_RE = re.compile(
 _DATE_QUESTION_RE = re.compile(r"\b(when|what year|which year|когда|в каком году|какого числа)\b", re.IGNORECASE)
 _YEAR_RE = re.compile(r"\b(19|20)\d\d\b")
 _QUANTITY_RE = re.compile(r"\d")
+_MONTHS = (
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|"
+    r"oct(?:ober)?|nov(?:ember)?|dec(?:ember)?|января|февраля|марта|апреля|мая|июня|июля|августа|сентября|"
+    r"октября|ноября|декабря)"
+)
+# A day of a month ("15 марта", "April 8", "1 June") or a clock time ("11:00") is a date, not a quantity: "How many
+# parks?" is not answered by "opened on 15 March".
+_DAY_OR_TIME_RE = re.compile(rf"\b\d{{1,2}}\s+{_MONTHS}\b|\b{_MONTHS}\s+\d{{1,2}}\b|\b\d{{1,2}}:\d\d\b", re.IGNORECASE)
 # What can state a quantity or a time without digits: number words, months, centuries, decades.
 _NUMBER_WORD_RE = re.compile(
     r"\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundreds?|"
@@ -130,20 +138,22 @@ class SentenceTerms:
     stems: frozenset[str]
     pairs: frozenset[tuple[str, str]]
     numbers: frozenset[str]  # "count" if it holds a quantity (not a year), "date" if a year
+    heading: bool = False  # a title or section heading: context for the sentences under it, never in a window
 
     @classmethod
-    def of(cls, text: str, order: int) -> SentenceTerms:
+    def of(cls, text: str, order: int, heading: bool = False) -> SentenceTerms:
         content = [w for w in words(text) if w not in STOPWORDS]
         stems = [stem_word(w) for w in content]
         kinds: frozenset[str] = frozenset()
         if _QUANTITY_RE.search(text):
             found = set()
-            if _YEAR_RE.search(text):
+            if _YEAR_RE.search(text) or _DAY_OR_TIME_RE.search(text):
                 found.add("date")
-            if _QUANTITY_RE.search(_YEAR_RE.sub("", text)):
+            if _QUANTITY_RE.search(_YEAR_RE.sub("", _DAY_OR_TIME_RE.sub("", text))):
                 found.add("count")
             kinds = frozenset(found)
-        return cls(text, order, frozenset(content), frozenset(stems), frozenset(itertools.pairwise(stems)), kinds)
+        pairs = frozenset(itertools.pairwise(stems))
+        return cls(text, order, frozenset(content), frozenset(stems), pairs, kinds, heading)
 
 
 def sentence_hits(
@@ -212,6 +222,11 @@ def passage_sentences(text: str) -> list[str]:
     return split_sentences(text) or [text]
 
 
+def passage_headings(text: str) -> list[bool]:
+    """Which of passage_sentences(text) are headings (split_marked): position for position with that list."""
+    return [s.heading for s in split_marked(text)] or [False]
+
+
 @dataclass(frozen=True)
 class PassageTerms:
     """What scoring needs from a passage, independent of the question, so it can be cached."""
@@ -221,7 +236,11 @@ class PassageTerms:
 
     @classmethod
     def of(cls, text: str, title: str = "") -> PassageTerms:
-        sentences = tuple(SentenceTerms.of(t, i) for i, t in enumerate(passage_sentences(text)))
+        headings = passage_headings(text)
+        sentences = tuple(
+            SentenceTerms.of(t, i, heading)
+            for i, (t, heading) in enumerate(zip(passage_sentences(text), headings, strict=True))
+        )
         stems = set(terms(title))
         for s in sentences:
             stems.update(s.stems)
@@ -246,11 +265,11 @@ def analyse_passage(
     hits = [sentence_hits(profile, s, weights) for s in sentences]
     core_own = [window_coverage(profile, [h], weights) for h in hits]
     for i, core in enumerate(sentences):
-        if core_own[i] <= 0:
+        if core_own[i] <= 0 or core.heading:
             continue
         bonus = weights.number_bonus if profile.wants in core.numbers else 0.0
         for lo, hi in ((i, i + 1), (i - 1, i + 1), (i, i + 2), (i - 1, i + 2)):
-            if lo < 0 or hi > len(sentences):
+            if lo < 0 or hi > len(sentences) or any(s.heading for s in sentences[lo:hi]):
                 continue
             window = list(sentences[lo:hi])
             own = window_coverage(profile, hits[lo:hi], weights) if hi - lo > 1 else core_own[i]
@@ -271,7 +290,7 @@ def short_windows(
 ) -> tuple[list[tuple[int, int]], list[float], list[float]]:
     """Every 1- and 2-sentence window of a passage (singles, then adjacent pairs) with its lexical score as
     analyse_passage gives it (the best over the core sentences that can form it; NaN when none holds a
-    question word) and its own coverage."""
+    question word, or when the window holds a heading) and its own coverage."""
     sentences = passage.sentences
     n = len(sentences)
     spans = [(i, i + 1) for i in range(n)] + [(i, i + 2) for i in range(n - 1)]
@@ -282,7 +301,7 @@ def short_windows(
         own = window_coverage(profile, hits[lo:hi], weights) if hi - lo > 1 else core_own[lo]
         best = math.nan
         for i in range(lo, hi):
-            if core_own[i] <= 0:
+            if core_own[i] <= 0 or any(s.heading for s in sentences[lo:hi]):
                 continue
             bonus = weights.number_bonus if profile.wants in sentences[i].numbers else 0.0
             extra = weights.neighbour_credit * (own - core_own[i]) - weights.window_cost * (hi - lo - 1)
@@ -318,6 +337,10 @@ def window_by_meaning(
         holds = np.array([any(profile.wants in s.numbers for s in sentences[lo:hi]) for lo, hi in spans])
         if holds.any():
             blended = np.where(holds, blended, -np.inf)
+    headed = np.array([any(s.heading for s in sentences[lo:hi]) for lo, hi in spans])
+    blended = np.where(headed, -np.inf, blended)  # a heading is context, never part of the answer
+    if not np.isfinite(blended).any():
+        return None  # nothing but headings: no answer here by meaning
     best = int(np.argmax(blended))  # ties: the earlier window, so a single sentence beats the pair it starts
     lo, hi = spans[best]
     return Window(list(sentences[lo:hi]), owns[best], float(blended[best]))

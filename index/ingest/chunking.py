@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from index.text.tokens import split_sentences, word_count
+from index.text.tokens import Sentence, split_marked, word_count
 
 MIN_WORDS = 100
 MAX_WORDS = 250
@@ -26,11 +26,24 @@ class Chunk:
     page: int | None
 
 
-def _pieces(sentence: str) -> list[str]:
-    tokens = sentence.split()
+@dataclass(frozen=True)
+class _Unit:
+    """A sentence (or a piece of an overlong one) as chunking places it."""
+
+    text: str
+    paragraph_end: bool
+    heading: bool
+
+
+def _pieces(sentence: Sentence) -> list[Sentence]:
+    tokens = sentence.text.split()
     if len(tokens) <= HARD_MAX_WORDS:
         return [sentence]
-    return [" ".join(tokens[i : i + MAX_WORDS]) for i in range(0, len(tokens), MAX_WORDS)]
+    starts = range(0, len(tokens), MAX_WORDS)
+    return [
+        Sentence(" ".join(tokens[i : i + MAX_WORDS]), line_end=sentence.line_end and i == starts[-1], heading=False)
+        for i in starts
+    ]
 
 
 def chunk_pages(
@@ -55,11 +68,11 @@ def chunk_pages(
 
 
 def _chunk_texts(text: str, *, min_words: int, max_words: int, overlap: int) -> list[str]:
-    sentences: list[tuple[str, bool]] = []  # (sentence, ends a paragraph)
+    sentences: list[_Unit] = []
     for paragraph in text.split("\n\n"):
-        parts = [p for s in split_sentences(paragraph) for p in _pieces(s)]
+        parts = [p for s in split_marked(paragraph) for p in _pieces(s)]
         for i, sentence in enumerate(parts):
-            sentences.append((sentence, i == len(parts) - 1))
+            sentences.append(_Unit(sentence.text, i == len(parts) - 1, sentence.heading))
     if not sentences:
         return []
 
@@ -73,27 +86,33 @@ def _chunk_texts(text: str, *, min_words: int, max_words: int, overlap: int) -> 
         groups.append(current)
         current = _carry(sentences, current, overlap, max_words)
         carried = len(current)
-        words = sum(word_count(sentences[j][0]) for j in current)
+        words = sum(word_count(sentences[j].text) for j in current)
 
     i = 0
     while i < len(sentences):
-        n = word_count(sentences[i][0])
+        n = word_count(sentences[i].text)
         if len(current) > carried and words + n > max_words and words >= min_words // 2:
             close()
             continue
         current.append(i)
         words += n
         i += 1
-        if sentences[i - 1][1] and words >= min_words and i < len(sentences):
+        # a heading never ends a chunk: it belongs with the text under it
+        if (
+            sentences[i - 1].paragraph_end
+            and not sentences[i - 1].heading
+            and words >= min_words
+            and i < len(sentences)
+        ):
             close()
     if len(current) > carried:
         fresh = current[carried:]
-        tail_words = sum(word_count(sentences[j][0]) for j in fresh)
+        tail_words = sum(word_count(sentences[j].text) for j in fresh)
         merged = groups[-1] + fresh if groups else None
         if (
             merged
             and tail_words < min_words // 2
-            and sum(word_count(sentences[j][0]) for j in merged) <= max_words * 1.2
+            and sum(word_count(sentences[j].text) for j in merged) <= max_words * 1.2
         ):
             groups[-1] = merged
         else:
@@ -102,19 +121,23 @@ def _chunk_texts(text: str, *, min_words: int, max_words: int, overlap: int) -> 
     return [_join(sentences, group) for group in groups]
 
 
-def _carry(sentences: list[tuple[str, bool]], current: list[int], overlap: int, max_words: int) -> list[int]:
+def _carry(sentences: list[_Unit], current: list[int], overlap: int, max_words: int) -> list[int]:
     """The sentences the next chunk repeats; a very long one (a cut table) is not worth repeating."""
     carried = current[-overlap:] if overlap else []
-    if sum(word_count(sentences[j][0]) for j in carried) > max_words // 2:
+    if sum(word_count(sentences[j].text) for j in carried) > max_words // 2:
         return []
     return carried
 
 
-def _join(sentences: list[tuple[str, bool]], group: list[int]) -> str:
-    """Sentences of one paragraph are joined by a space, paragraphs by a blank line."""
+def _join(sentences: list[_Unit], group: list[int]) -> str:
+    """Sentences of one paragraph are joined by a space, paragraphs by a blank line; a heading keeps its line break,
+    so it stays a line of its own in the chunk (split_marked finds it again there) instead of being glued to the
+    sentence under it. Other line breaks inside a paragraph are joined as before ("Jan-Olof Jacke" + "President,
+    AstraZeneca AB" stays one byline), so chunks without headings keep their text and their stored vectors."""
     out = []
     for k, j in enumerate(group):
-        out.append(sentences[j][0])
+        out.append(sentences[j].text)
         if k < len(group) - 1:
-            out.append("\n\n" if sentences[j][1] else " ")
+            unit = sentences[j]
+            out.append("\n\n" if unit.paragraph_end else "\n" if unit.heading else " ")
     return "".join(out)

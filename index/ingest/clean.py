@@ -123,14 +123,64 @@ _CODE_CHARS = frozenset("{}()[];<>=$\\")
 _CODE_CHARS_RE = re.compile(r"[{}()\[\];<>=$\\]")
 _ALNUM_RE = re.compile(r"[^\W_]")
 
+# Wiki and HTML markup left in a line of prose (a dump, a copied page). Stripped from the line, never the prose
+# around it: "[[Module:{{{1}}}|{{{1}}}]]  Лях, мн. ч. ля́хи …" keeps "Лях, мн. ч. ля́хи …".
+_MARKUP_HINT_RE = re.compile(r"\{\{|\}\}|\[\[|\]\]|<[A-Za-z/!]|''|__[A-Z]+__")
+_TEMPLATE_RE = re.compile(r"\{\{[^{}]*\}\}")  # innermost first: {{{1}}} and nested templates go in a few passes
+# [[File:…]], [[Category:…]], [[Module:…]]: links that are not words of the text.
+_NAMESPACED_LINK_RE = re.compile(
+    r"\[\[\s*(?:file|image|category|module|template|media|файл|изображение|категория|модуль|шаблон)\s*:[^\[\]]*\]\]",
+    re.IGNORECASE,
+)
+_LINK_RE = re.compile(r"\[\[(?:[^\[\]|]*\|)?([^\[\]|]*)\]\]")  # [[target|label]] -> label, [[target]] -> target
+_REF_RE = re.compile(r"<ref\b[^<>]*/>|<ref\b[^<>]*>.*?</ref\s*>", re.IGNORECASE)
+_HTML_COMMENT_RE = re.compile(r"<!--.*?-->")
+_HTML_TAG_RE = re.compile(r"</?[A-Za-z][A-Za-z0-9]*(?:\s[^<>]*)?/?>")
+_WIKI_EMPHASIS_RE = re.compile(r"'{2,}")
+_MAGIC_WORD_RE = re.compile(r"__[A-Z]+__")
+_STRAY_BRACKETS_RE = re.compile(r"\{\{|\}\}|\[\[|\]\]")
+_SPACE_BEFORE_MARK_RE = re.compile(r"\s+([,.;:!?])")
+# Stress marks of dictionary Russian ("ля́хи"): they split a word in two for search.
+_STRESS_RE = re.compile("(?<=[а-яёА-ЯЁ])[\u0300\u0301]")
+
 
 def _normalize(text: str) -> str:
     """One form for spaces and line breaks, so that every later rule sees plain lines."""
     text = _LINE_BREAK_RE.sub("\n", text)
     text = _ZERO_WIDTH_RE.sub("", text)
+    text = _STRESS_RE.sub("", text)
     text = _SPACE_RE.sub(" ", text)
     lines = (_SPACES_RE.sub(" ", line).strip() for line in text.split("\n"))
     return "\n".join(lines)
+
+
+def strip_markup(line: str) -> str:
+    """A line without wiki templates, link targets, <ref> notes, HTML tags and comments, its spacing tidied.
+
+    Lines without any markup come back unchanged (the common case, decided by one regex search).
+    """
+    if not _MARKUP_HINT_RE.search(line):
+        return line
+    text = _REF_RE.sub("", _HTML_COMMENT_RE.sub("", line))
+    for _ in range(5):  # nested templates: {{a|{{b}}}} needs two passes, {{{1}}} one
+        text, n = _TEMPLATE_RE.subn("", text)
+        if not n:
+            break
+    text = _NAMESPACED_LINK_RE.sub("", text)
+    text = _LINK_RE.sub(r"\1", text)
+    text = _HTML_TAG_RE.sub(" ", text)
+    text = _MAGIC_WORD_RE.sub("", _WIKI_EMPHASIS_RE.sub("", text))
+    text = _STRAY_BRACKETS_RE.sub("", text)
+    return _SPACE_BEFORE_MARK_RE.sub(r"\1", " ".join(text.split()))
+
+
+def _without_markup(line: str) -> str:
+    """The prose of a line that carries markup; a line that is nothing but markup or code stays as it is, so the
+    code and boilerplate rules drop it whole (and count it as site furniture)."""
+    stripped = strip_markup(line)
+    if stripped == line or not _ALNUM_RE.search(stripped) or _is_code(stripped):
+        return line
+    return stripped
 
 
 def line_key(line: str) -> str:
@@ -202,7 +252,7 @@ def clean_text(text: str, repeated_lines: Collection[str] = frozenset()) -> str:
     repeated_lines: line keys (see line_key) seen in many documents of the collection, i.e. the
     site's menus and footers; such lines are dropped wherever they appear.
     """
-    lines = _normalize(text).split("\n")
+    lines = [_without_markup(line) for line in _normalize(text).split("\n")]
     keys = [line_key(line) for line in lines]
     nonblank = [i for i, line in enumerate(lines) if line]
     drop = [False] * len(lines)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
+from dataclasses import dataclass
 
 import Stemmer
 
@@ -133,30 +134,86 @@ def _segments(block: str) -> list[str]:
     return segments
 
 
+# A heading: a line of its own, at most this many words, no digits, no final punctuation (see is_heading_line).
+HEADING_MAX_WORDS = 12
+HEADING_MAX_CHARS = 100
+_HEADING_END_RE = re.compile(r"[.!?…;:,]$")
+_CLOSERS = "\"'”»)]"
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A sentence with what its layout says: whether a line break follows it, and whether it is a heading."""
+
+    text: str
+    line_end: bool  # the last sentence of its line: a chunk keeps the line break after it
+    heading: bool  # a title or section heading: context for the sentences under it, never an answer
+
+
+def is_heading_line(line: str, alone: bool = True) -> bool:
+    """A short line without digits or final punctuation, and not a list item: what a title or a section heading
+    looks like ("Индустриальный парк «Сосновый Бор»", "## Tax benefits", "Zarechny Industrial Park: site data
+    sheet"). A line that is not a paragraph of its own (alone=False) must not read as "key: value" ("Управляющая
+    компания: АО …"): at least three words before a colon. Whether it heads something depends on what follows it
+    (see split_marked)."""
+    body = line.strip().rstrip(_CLOSERS)
+    if not body or len(line) > HEADING_MAX_CHARS or len(line.split()) > HEADING_MAX_WORDS:
+        return False
+    if line[0] in "•-*·–—+":  # a list item is content
+        return False
+    if _HEADING_END_RE.search(body) or any(c.isdigit() for c in line):
+        return False
+    return alone or ":" not in line or len(line.split(":", 1)[0].split()) >= 3
+
+
+def split_marked(text: str) -> list[Sentence]:
+    """split_sentences with the layout kept: line ends and headings.
+
+    A heading is a line that is_heading_line, opens its paragraph, and is followed by a blank line, by nothing,
+    or by a longer line ("Pieter Boone" under a quote is a line inside a paragraph: not a heading).
+    """
+    out: list[Sentence] = []
+    for block in re.split(r"\n\s*\n", text):
+        segments = _segments(block)
+        for n, segment in enumerate(segments):
+            pieces = _sentences_of(segment)
+            heading = (
+                n == 0
+                and len(pieces) == 1
+                and is_heading_line(segment, alone=len(segments) == 1)
+                and (len(segments) == 1 or len(segments[1]) > len(segment))
+            )
+            for k, piece in enumerate(pieces):
+                out.append(Sentence(piece, line_end=k == len(pieces) - 1, heading=heading))
+    return out
+
+
 def split_sentences(text: str) -> list[str]:
     """Split prose into sentences; paragraph breaks and heading lines always end a sentence.
 
     Regex-based on purpose: it is fast, predictable for Russian and English, and handles the
     cases that matter for answers (abbreviations, initials, decimals, quotes, wrapped lines).
     """
+    return [s.text for s in split_marked(text)]
+
+
+def _sentences_of(segment: str) -> list[str]:
     sentences: list[str] = []
-    for block in re.split(r"\n\s*\n", text):
-        for segment in _segments(block):
-            start = 0
-            pending = ""
-            for match in _SENT_END_RE.finditer(segment):
-                piece = segment[start : match.end(1)].strip()
-                start = match.end()
-                candidate = f"{pending} {piece}".strip() if pending else piece
-                if _ends_with_abbreviation(candidate):
-                    pending = candidate
-                    continue
-                sentences.append(candidate)
-                pending = ""
-            rest = segment[start:].strip()
-            tail = f"{pending} {rest}".strip() if pending else rest
-            if tail:
-                sentences.append(tail)
+    start = 0
+    pending = ""
+    for match in _SENT_END_RE.finditer(segment):
+        piece = segment[start : match.end(1)].strip()
+        start = match.end()
+        candidate = f"{pending} {piece}".strip() if pending else piece
+        if _ends_with_abbreviation(candidate):
+            pending = candidate
+            continue
+        sentences.append(candidate)
+        pending = ""
+    rest = segment[start:].strip()
+    tail = f"{pending} {rest}".strip() if pending else rest
+    if tail:
+        sentences.append(tail)
     return sentences
 
 
