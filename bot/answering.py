@@ -27,6 +27,7 @@ from index import (
     PromptPassage,
     Store,
     generate_answer,
+    rewrite_followup,
 )
 
 log = logging.getLogger(__name__)
@@ -164,3 +165,10 @@ def model_use(generated: GeneratedAnswer) -> ModelUse:
         rejected=generated.reject_reason.value if generated.reject_reason is not None else None,
         detail=generated.detail,
     )
+
+
+def model_rewritten(writer: AnswerWriter, question: str, turns: Sequence[tuple[str, str]], language: str) -> str | None:
+    """A follow-up rewritten by the model into a question that stands alone (only the question and the chat's recent
+    turns are sent), or None when the model failed or kept it as it was: the rule-based reading stands then."""
+    result = rewrite_followup(writer.config, question, list(turns), language, budget=writer.budget)
+    return result.question if result.rewritten and result.question.strip() else None

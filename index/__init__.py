@@ -44,6 +44,7 @@ if TYPE_CHECKING:
         RunSummary,
         generate_answer,
         measure_answer,
+        rewrite_followup,
         summarize,
     )
     from index.ingest.addresses import is_address, normalize_address
@@ -124,6 +125,7 @@ _SOURCES = {
     "RejectReason": "index.generation",
     "RunSummary": "index.generation",
     "generate_answer": "index.generation",
+    "rewrite_followup": "index.generation",
     "measure_answer": "index.generation",
     "summarize": "index.generation",
 }
@@ -188,6 +190,7 @@ __all__ = [
     "open_model",
     "questions_in",
     "resolve",
+    "rewrite_followup",
     "run_eval",
     "run_script",
     "stem_word",

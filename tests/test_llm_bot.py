@@ -216,3 +216,30 @@ def test_a_refused_draft_stops_the_drafts_not_the_answer():
     bot = _Bot(fail=True)
     assert _stream(bot, ["one"], interval=0.01, more=("one two", "one two three")) == 0
     assert bot.attempts == 1  # no further draft after the refusal
+
+
+def test_a_follow_up_is_rewritten_by_the_model_before_retrieval(botapi, llm_app, server):
+    """With a model, «А сколько из них уже работают?» after the parks question is rewritten by it (sent only
+    the question and the chat's turns); the reply says how it was understood, and retrieval used that question."""
+    rewritten = "Сколько производств в индустриальных парках Калужской области уже работают?"
+    server.script(
+        completion("В Калужской области 10 индустриальных парков [1].", usage=USAGE),  # the first answer
+        completion(rewritten, usage=USAGE),  # the rewrite of the follow-up
+        completion("77 производств уже введены в эксплуатацию [1].", usage=USAGE),  # its answer
+    )
+
+    async def scenario():
+        async with running(llm_app):
+            botapi.send_text(INVESTOR, KALUGA_RU, language_code="ru")
+            await complete_answer(botapi, INVESTOR)
+            botapi.send_text(INVESTOR, "А сколько из них уже работают?", language_code="ru")
+            await botapi.until(lambda: len(server.requests) >= 3, what="the follow-up's answer from the model")
+            return await complete_answer(botapi, INVESTOR, 2)
+
+    messages = run(scenario())
+    whole = "\n".join(m["text"] for m in messages)
+    assert rewritten in whole  # "Понял вопрос как: …" names the model's reading
+    rewrite_request = json.dumps(server.requests[1].body, ensure_ascii=False)
+    assert "Сколько из них уже работают?" in rewrite_request and str(INVESTOR) not in rewrite_request
+    row = llm_app.bot_data.questions.questions(limit=1)[0]
+    assert row["question"] == rewritten

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Sequence
 
 from bot.answering import AnswerSource, ShownAnswer, asks_model, shown_answer
 from bot.telegram import formatting
@@ -85,7 +86,13 @@ def _shorten(text: str) -> str:
 
 
 async def write_answer(
-    context: BotContext, chat_id: int, answer: Answer, *, private: bool, draft_id: int
+    context: BotContext,
+    chat_id: int,
+    answer: Answer,
+    *,
+    private: bool,
+    draft_id: int,
+    turns: Sequence[tuple[str, str]] = (),
 ) -> ShownAnswer:
     """What to show for the engine's `answer`: the model's checked answer when a model is configured and the
     question is covered, streamed as drafts in a private chat (Telegram has drafts only there); else the extract.
@@ -96,7 +103,7 @@ async def write_answer(
     stream = DraftStream(context, chat_id, draft_id) if private else None
     try:
         return await asyncio.to_thread(
-            shown_answer, writer, answer, (), stream.on_delta if stream is not None else None
+            shown_answer, writer, answer, turns, stream.on_delta if stream is not None else None
         )
     finally:
         if stream is not None:

@@ -22,6 +22,7 @@ import time
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageEntity, Update
 from telegram.constants import ChatAction, ChatType
 
+from bot.answering import model_rewritten
 from bot.messages import AGENCY_SOURCE_PREFIX, EXAMPLES, date_text, text, with_agency_reply
 from bot.questions.log import Feedback
 from bot.telegram import formatting
@@ -40,7 +41,7 @@ from bot.telegram.context import (
 from bot.telegram.escalations import ask_agency_keyboard, can_escalate
 from bot.telegram.generated import write_answer
 from bot.telegram.staff import upload_formats
-from index import Answer, SmallTalk, classify, questions_in, resolve
+from index import Answer, SmallTalk, classify, is_followup, questions_in, resolve
 
 MORE_STEP = 3  # passages per answer and per press of More
 MAX_QUESTIONS = 3  # questions answered from one message, one reply each
@@ -263,8 +264,16 @@ async def answer_question(
     user = update.effective_user
     lang = lang or person_language(update, question)
     await show_action(context, chat_id, ChatAction.TYPING)
-    previous = data.conversations.last(chat_id)
+    history = data.conversations.history(chat_id)
+    previous = history[-1] if history else None
     resolved = resolve(question, previous.question if previous else None, list(previous.passages) if previous else None)
+    turns = [(turn.question, turn.answer) for turn in history]
+    if data.writer is not None and turns and is_followup(question, lang):
+        # With a language model, a follow-up is rewritten by it (only the question and the recent turns are sent);
+        # the rules' reading stands when it fails.
+        rewritten = await asyncio.to_thread(model_rewritten, data.writer, question, turns, lang)
+        if rewritten is not None:
+            resolved = dataclasses.replace(resolved, question=rewritten, rewritten=rewritten != question)
     question = resolved.question
     started = time.perf_counter()
     # One passage more than shown: it tells whether a More button has anything to show.
@@ -277,7 +286,7 @@ async def answer_question(
     # The language model's checked answer when one is configured and the question is covered (drafts meanwhile);
     # else, or when its answer fails the check, the extract (bot/telegram/generated.py).
     draft_id = message.message_id if message is not None else 1
-    shown = await write_answer(context, chat_id, answer, private=not in_group, draft_id=draft_id)
+    shown = await write_answer(context, chat_id, answer, private=not in_group, draft_id=draft_id, turns=turns)
     answer = shown.answer
     latency_ms = int((time.perf_counter() - started) * 1000)
     question_id = await asyncio.to_thread(
