@@ -31,7 +31,7 @@ QUESTIONS = (
     (1, "en", "How many industrial parks are in Kaluga Region?"),
 )
 FACT = "10 industrial parks"
-SOURCE = "2014-04-08-forum-of-russian-regions-kaluga.md"
+SOURCE = "Kaluga Region at the VIth Forum of Russian Regions"  # sources are named by title, never by file
 
 
 @dataclass
