@@ -27,11 +27,12 @@ from enum import Enum
 from pathlib import Path
 
 import yaml
-from index.specific import _WORD_RE
 
+from index.answering.reader import SentenceWindow, sentence_windows
 from index.evaluation import Paragraph as EvalParagraph
 from index.evaluation import Question as EvalQuestion
-from index.text import split_sentences
+from index.text.specific import _WORD_RE
+from index.text.tokens import split_sentences
 
 ROOT = Path(__file__).resolve().parent.parent
 LANGUAGES = ("ar", "de", "el", "en", "es", "hi", "ro", "ru", "th", "tr", "vi", "zh")
@@ -66,15 +67,7 @@ def find_xquad_dir() -> Path:
 # --- sentences and windows ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Window:
-    lo: int  # first sentence
-    hi: int  # one past the last sentence
-    context: str  # the sentence before, or the heading
-    text: str
-
-    def holds(self, sentence: int) -> bool:
-        return self.lo <= sentence < self.hi
+Window = SentenceWindow
 
 
 def sentence_spans(text: str, sentences: Sequence[str]) -> list[tuple[int, int]]:
@@ -96,10 +89,8 @@ def sentence_spans(text: str, sentences: Sequence[str]) -> list[tuple[int, int]]
 
 
 def windows_of(sentences: Sequence[str], heading: str = "") -> list[Window]:
-    """Every single sentence, then every adjacent pair, each with its context."""
-    n = len(sentences)
-    spans = [(i, i + 1) for i in range(n)] + [(i, i + 2) for i in range(n - 1)]
-    return [Window(lo, hi, sentences[lo - 1] if lo > 0 else heading, " ".join(sentences[lo:hi])) for lo, hi in spans]
+    """Every single sentence, then every adjacent pair, each with its context (as serving makes them)."""
+    return sentence_windows(sentences, heading)
 
 
 def answer_sentence(text: str, sentences: Sequence[str], answer: str, start: int) -> int:

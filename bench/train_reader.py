@@ -1,13 +1,14 @@
 """Train, export and measure the answer reader (issue 20), reproducibly: data, training, export, evaluation.
 
-    nohup python bench/train_reader.py --steps 1200 > /tmp/reader.log 2>&1 &   # the shipped reader
-    python bench/train_reader.py --choose --steps 200 --layers 4                  # a pilot: train 0-19, judge 20-23
+    nohup python bench/train_reader.py --steps 2000 > /tmp/reader.log 2>&1 &   # the shipped reader
+    python bench/train_reader.py --choose --steps 200                             # a pilot: train 0-19, judge 20-23
     python bench/train_reader.py --eval-only                                      # re-measure the shipped reader
 
-The reader is the bundled multilingual-e5-small (index.dense.weights: the exact dequantised 4-bit values)
-cut to its first --layers encoder layers, the top --train-layers of them fine-tuned (word embeddings and
-everything below frozen), with a one-logit head on the <s> state. Inputs are index.answering.reader.pair_ids,
-the function serving uses.
+The reader (index/answering/reader.py) is the bundled multilingual-e5-small (index.dense.weights: the exact
+dequantised 4-bit values) split in two: layers 0..K-1 (--segment-layers, frozen) read the question, the window
+and its context each alone; layers K..N-1 (--layers N, fine-tuned) read the three concatenated, with a
+one-logit head on the first state. The frozen half's states of every distinct segment are computed once with
+the numpy runtime serving uses (SegmentStore), so a training step runs only the upper layers.
 
 Data (bench/reader_data.py), fixed seeds: XQuAD articles 0-23 (0-19 with --choose), each question against
 its English and its Russian paragraph, asked in English, Russian and two other languages drawn at random;
@@ -39,7 +40,7 @@ import random
 import sys
 import time
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
 
@@ -71,9 +72,30 @@ from bench.reader_data import (  # noqa: E402
     seed_pairs,
     trap_pairs,
 )
-from index.answering.reader import Reader, ReaderConfig, pair_ids, sigmoid  # noqa: E402
-from index.dense.tokenizer import Prefix, Tokenizer  # noqa: E402
-from index.dense.weights import changed_tensors, load_weights, save_overlay, state_dict  # noqa: E402
+from index.answering.reader import (  # noqa: E402
+    COSINE_WEIGHT,
+    HEAD_BIAS,
+    HEAD_WEIGHT,
+    Reader,
+    ReaderConfig,
+    SegmentKind,
+    UpperLayers,
+    build_segments,
+    concatenate,
+    segment_vectors,
+    sigmoid,
+    text_segment,
+)
+from index.dense.runtime import Runtime  # noqa: E402
+from index.dense.weights import (  # noqa: E402
+    ModelConfig,
+    ModelWeights,
+    apply_overlay,
+    changed_tensors,
+    load_overlay,
+    load_weights,
+    save_overlay,
+)
 
 SEED = 20
 DIRECTIONS = (("en", "en"), ("ru", "ru"), ("ru", "en"), ("en", "ru"))
@@ -83,6 +105,25 @@ OUT = ROOT / "index" / "answering" / "reader.npz"
 RESULTS = ROOT / "bench" / "reader_results.json"
 CHOOSE_RESULTS = ROOT / "bench" / "reader_choose.json"
 LISTWISE_WEIGHT = 0.5
+TRAINING_FACTS = (
+    "steps",
+    "lr",
+    "head_lr",
+    "scalar_lr",
+    "batch",
+    "segment_states_minutes",
+    "train_minutes",
+    "final_loss_mean_last_50",
+    "epochs",
+    "train_groups_per_epoch",
+    "train_pairs_all_epochs",
+    "train_pairs_by_kind",
+    "mean_pair_tokens",
+    "layers",
+    "segment_layers",
+)
+COSINE_START = 20.0  # initial weight of the bi-encoder cosine in the logit
+COSINE_CENTRE = 0.85  # the cosine at which it starts at probability one half
 
 
 def log(*args: object) -> None:
@@ -140,103 +181,167 @@ def seed_dev_groups(seed: int) -> list[list[Pair]]:
     return groups
 
 
-class Encoder:
-    """Token ids of texts, cached (the tokeniser is pure Python)."""
+class SegmentStore:
+    """Lower-layer states of every distinct segment (question, window, context), computed once with the numpy
+    code serving uses and kept in fp16, and the bundled e5 vector of every question and window."""
 
-    def __init__(self, tokenizer: Tokenizer, config: ReaderConfig) -> None:
-        self.tokenizer = tokenizer
+    def __init__(self, weights: ModelWeights, config: ReaderConfig) -> None:
         self.config = config
-        self.cache: dict[str, np.ndarray] = {}
+        self.runtime = Runtime(weights, num_layers=config.segment_layers)
+        self.bundled_upper = UpperLayers(weights, config.segment_layers, weights.config.num_layers)
+        self.states: dict[tuple[str, str], np.ndarray] = {}
+        self.vectors: dict[tuple[str, str], np.ndarray] = {}
 
-    def ids(self, text: str) -> np.ndarray:
-        ids = self.cache.get(text)
-        if ids is None:
-            ids = self.tokenizer.tokenize(text, Prefix.NONE).ids if text.strip() else np.zeros(0, np.int32)
-            self.cache[text] = ids
-        return ids
+    @staticmethod
+    def keys(p: Pair) -> list[tuple[str, str]]:
+        keys = [(SegmentKind.QUESTION, p.question), (SegmentKind.WINDOW, p.window)]
+        if p.context.strip():
+            keys.append((SegmentKind.CONTEXT, p.context))
+        return keys
 
-    def pair(self, p: Pair) -> np.ndarray:
-        return pair_ids(
-            self.ids(p.question), self.ids(p.window), self.ids(p.context), self.config, self.tokenizer.config
-        )
+    def ensure(self, pairs: Sequence[Pair], label: str = "") -> None:
+        missing = sorted({k for p in pairs for k in self.keys(p) if k not in self.states})
+        if not missing:
+            return
+        t0 = time.time()
+        chunk = 1000
+        tokens = 0
+        for start in range(0, len(missing), chunk):
+            part = missing[start : start + chunk]
+            seqs = [text_segment(self.runtime.tokenizer, kind, text, self.config) for kind, text in part]
+            tokens += sum(len(s) for s in seqs)
+            states = self.runtime.forward_ids(seqs)
+            compared = [i for i, (kind, _) in enumerate(part) if kind != SegmentKind.CONTEXT]
+            vectors = segment_vectors(self.bundled_upper, [states[i] for i in compared])
+            for i, v in zip(compared, vectors, strict=True):
+                self.vectors[part[i]] = v
+            for key, state in zip(part, states, strict=True):
+                self.states[key] = state.astype(np.float16)
+            if len(missing) > chunk:
+                log(f"  segments {label}: {min(start + chunk, len(missing))}/{len(missing)}, {time.time() - t0:.0f} s")
+        log(f"segments {label}: {len(missing)} new ({tokens} tokens) in {time.time() - t0:.0f} s")
+
+    def cosine(self, p: Pair) -> float:
+        return float(self.vectors[SegmentKind.QUESTION, p.question] @ self.vectors[SegmentKind.WINDOW, p.window])
+
+    def batch(self, pairs: Sequence[Pair]):  # type: ignore[no-untyped-def]
+        import torch
+
+        x, mask = concatenate([[self.states[k].astype(np.float32) for k in self.keys(p)] for p in pairs])
+        cosine = np.array([self.cosine(p) for p in pairs], dtype=np.float32)
+        return torch.from_numpy(x), torch.from_numpy(mask), torch.from_numpy(cosine)
 
 
 # --- model -------------------------------------------------------------------------------------------------
 
+# our torch module's parameter names -> Hugging Face BertLayer names
+LAYER_PARAMS = {
+    "query": "attention.self.query",
+    "key": "attention.self.key",
+    "value": "attention.self.value",
+    "attn_out": "attention.output.dense",
+    "ln1": "attention.output.LayerNorm",
+    "inter": "intermediate.dense",
+    "out": "output.dense",
+    "ln2": "output.LayerNorm",
+}
 
-def build_model(num_layers: int, train_layers: int, pooling: str = "cls"):  # type: ignore[no-untyped-def]
+
+def build_upper(config: ModelConfig, start: int, end: int, base: Mapping[str, np.ndarray] | None):  # type: ignore[no-untyped-def]
+    """Torch layers start..end-1 (HF BertLayer math) and a one-logit head on row 0, from `base` tensors."""
     import torch
-    from transformers import BertConfig, BertModel
+    from torch import nn
 
-    weights = load_weights()
-    base = state_dict(weights)
-    c = weights.config
-    config = BertConfig(
-        vocab_size=c.vocab_size,
-        hidden_size=c.hidden_size,
-        num_hidden_layers=num_layers,
-        num_attention_heads=c.num_heads,
-        intermediate_size=c.intermediate_size,
-        max_position_embeddings=c.max_positions,
-        type_vocab_size=base["embeddings.token_type_embeddings.weight"].shape[0],
-        layer_norm_eps=c.layer_norm_eps,
-    )
+    hidden, heads, eps = config.hidden_size, config.num_heads, config.layer_norm_eps
 
-    class ReaderModel(torch.nn.Module):
+    class Layer(nn.Module):
         def __init__(self) -> None:
             super().__init__()
-            self.bert = BertModel(config, add_pooling_layer=False)
-            self.dropout = torch.nn.Dropout(0.1)
-            self.classifier = torch.nn.Linear(c.hidden_size, 1)
+            self.query = nn.Linear(hidden, hidden)
+            self.key = nn.Linear(hidden, hidden)
+            self.value = nn.Linear(hidden, hidden)
+            self.attn_out = nn.Linear(hidden, hidden)
+            self.ln1 = nn.LayerNorm(hidden, eps=eps)
+            self.inter = nn.Linear(hidden, config.intermediate_size)
+            self.out = nn.Linear(config.intermediate_size, hidden)
+            self.ln2 = nn.LayerNorm(hidden, eps=eps)
+            self.drop = nn.Dropout(0.1)
 
-        def forward(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-            states = self.bert(input_ids=ids, attention_mask=mask).last_hidden_state
-            if pooling == "mean":
-                weights = mask.unsqueeze(-1).to(states.dtype)
-                pooled = (states * weights).sum(1) / weights.sum(1)
-            else:
-                pooled = states[:, 0]
-            return self.classifier(self.dropout(pooled)).squeeze(-1)
+        def forward(self, x: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+            b, n, _ = x.shape
 
-    model = ReaderModel()
-    kept = {
-        k: torch.from_numpy(v)
-        for k, v in base.items()
-        if not k.startswith("encoder.layer.") or int(k.split(".")[2]) < num_layers
-    }
-    model.bert.load_state_dict(kept, strict=True)
-    torch.nn.init.normal_(model.classifier.weight, std=0.02)
-    torch.nn.init.zeros_(model.classifier.bias)
-    for p in model.bert.parameters():
-        p.requires_grad = False
-    for i in range(num_layers - train_layers, num_layers):
-        for p in model.bert.encoder.layer[i].parameters():
-            p.requires_grad = True
-    return model, base, weights
+            def split(t: torch.Tensor) -> torch.Tensor:
+                return t.view(b, n, heads, hidden // heads).transpose(1, 2)
+
+            q, k, v = split(self.query(x)), split(self.key(x)), split(self.value(x))
+            scores = q @ k.transpose(-1, -2) / math.sqrt(hidden // heads) + bias
+            probs = self.drop(torch.softmax(scores, dim=-1))
+            context = (probs @ v).transpose(1, 2).reshape(b, n, hidden)
+            x = self.ln1(x + self.drop(self.attn_out(context)))
+            return self.ln2(x + self.drop(self.out(nn.functional.gelu(self.inter(x)))))
+
+    class Upper(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.start = start
+            self.layers = nn.ModuleList(Layer() for _ in range(start, end))
+            self.drop = nn.Dropout(0.1)
+            self.classifier = nn.Linear(hidden, 1)
+            self.cosine_weight = nn.Parameter(torch.zeros(1))
+
+        def forward(self, x: torch.Tensor, mask: torch.Tensor, cosine: torch.Tensor) -> torch.Tensor:
+            bias = torch.zeros(mask.shape, dtype=x.dtype).masked_fill(~mask, -1e9)[:, None, None, :]
+            for layer in self.layers:
+                x = layer(x, bias)
+            return self.classifier(self.drop(x[:, 0])).squeeze(-1) + self.cosine_weight * cosine
+
+        def hf_tensors(self) -> dict[str, np.ndarray]:
+            out = {}
+            for offset, layer in enumerate(self.layers):
+                for ours, theirs in LAYER_PARAMS.items():
+                    module = getattr(layer, ours)
+                    name = f"encoder.layer.{start + offset}.{theirs}"
+                    out[f"{name}.weight"] = module.weight.detach().numpy().copy()
+                    out[f"{name}.bias"] = module.bias.detach().numpy().copy()
+            out[HEAD_WEIGHT] = self.classifier.weight.detach().numpy().copy()
+            out[HEAD_BIAS] = self.classifier.bias.detach().numpy().copy()
+            out[COSINE_WEIGHT] = self.cosine_weight.detach().numpy().copy()
+            return out
+
+    model = Upper()
+    if base is not None:
+        with torch.no_grad():
+            for offset, layer in enumerate(model.layers):
+                for ours, theirs in LAYER_PARAMS.items():
+                    module = getattr(layer, ours)
+                    name = f"encoder.layer.{start + offset}.{theirs}"
+                    module.weight.copy_(torch.from_numpy(np.asarray(base[f"{name}.weight"], dtype=np.float32)))
+                    module.bias.copy_(torch.from_numpy(np.asarray(base[f"{name}.bias"], dtype=np.float32)))
+            if HEAD_WEIGHT in base:
+                model.classifier.weight.copy_(torch.from_numpy(np.asarray(base[HEAD_WEIGHT], dtype=np.float32)))
+                model.classifier.bias.copy_(torch.from_numpy(np.asarray(base[HEAD_BIAS], dtype=np.float32)))
+                model.cosine_weight.copy_(torch.from_numpy(np.asarray(base[COSINE_WEIGHT], dtype=np.float32)))
+            else:  # the bi-encoder's cosine carries the logit at first: ~20 x (cosine - 0.8)
+                nn.init.normal_(model.classifier.weight, std=0.02)
+                model.classifier.bias.fill_(-COSINE_START * COSINE_CENTRE)
+                model.cosine_weight.fill_(COSINE_START)
+    return model
 
 
 def load_torch_reader(path: Path):  # type: ignore[no-untyped-def]
-    """The torch model of a shipped reader overlay (for measuring it, and for the parity test)."""
-    import torch
-
-    from index.dense.weights import apply_overlay, load_overlay
-
+    """The torch upper half of a shipped reader overlay (for measuring it, and for the parity test)."""
     overlay = load_overlay(path)
-    model, _, weights = build_model(overlay.num_layers, 0, overlay.pooling)
-    tuned = apply_overlay(weights, overlay).tensors
-    model.bert.load_state_dict(
-        {k: torch.from_numpy(np.asarray(v)) for k, v in tuned.items() if not k.startswith("classifier.")},
-        strict=False,
-    )
-    with torch.no_grad():
-        model.classifier.weight.copy_(torch.from_numpy(overlay.tensors["classifier.weight"]))
-        model.classifier.bias.copy_(torch.from_numpy(overlay.tensors["classifier.bias"]))
+    config = ReaderConfig.from_overlay(overlay.config)
+    weights = apply_overlay(load_weights(), overlay)
+    model = build_upper(weights.config, config.segment_layers, overlay.num_layers, weights.tensors)
     model.eval()
     return model
 
 
 def batches_of(groups: list[list[Pair]], size: int) -> list[list[list[Pair]]]:
-    out, cur, n = [], [], 0
+    out: list[list[list[Pair]]] = []
+    cur: list[list[Pair]] = []
+    n = 0
     for g in groups:
         if cur and n + len(g) > size:
             out.append(cur)
@@ -248,76 +353,69 @@ def batches_of(groups: list[list[Pair]], size: int) -> list[list[list[Pair]]]:
     return out
 
 
-def to_tensors(seqs: Sequence[np.ndarray], pad: int):  # type: ignore[no-untyped-def]
-    import torch
-
-    longest = max(len(s) for s in seqs)
-    ids = torch.full((len(seqs), longest), pad, dtype=torch.long)
-    mask = torch.zeros((len(seqs), longest), dtype=torch.long)
-    for i, s in enumerate(seqs):
-        ids[i, : len(s)] = torch.from_numpy(s.astype(np.int64))
-        mask[i, : len(s)] = 1
-    return ids, mask
-
-
-def predict(model, seqs: Sequence[np.ndarray], pad: int, batch_tokens: int = 4096) -> np.ndarray:  # type: ignore[no-untyped-def]
+def predict(model, store: SegmentStore, pairs: Sequence[Pair], batch_tokens: int = 4096) -> np.ndarray:  # type: ignore[no-untyped-def]
     """Logits of the torch model in eval mode, batched by length."""
     import torch
 
+    store.ensure(pairs, "eval")
     model.eval()
-    order = sorted(range(len(seqs)), key=lambda i: len(seqs[i]))
-    out = np.zeros(len(seqs), dtype=np.float32)
+    lengths = [sum(store.states[k].shape[0] for k in store.keys(p)) for p in pairs]
+    order = sorted(range(len(pairs)), key=lambda i: lengths[i])
+    out = np.zeros(len(pairs), dtype=np.float32)
     start = 0
     with torch.no_grad():
         while start < len(order):
             end = start + 1
-            while end < len(order) and (end - start + 1) * len(seqs[order[end]]) <= batch_tokens:
+            while end < len(order) and (end - start + 1) * lengths[order[end]] <= batch_tokens:
                 end += 1
             idx = order[start:end]
-            ids, mask = to_tensors([seqs[i] for i in idx], pad)
-            out[idx] = model(ids, mask).numpy()
+            out[idx] = model(*store.batch([pairs[i] for i in idx])).numpy()
             start = end
     return out
 
 
-def export(model, base: dict[str, np.ndarray], num_layers: int, path: Path, notes: dict) -> int:  # type: ignore[no-untyped-def]
-    tuned = {f"{k}": v.detach().numpy() for k, v in model.bert.state_dict().items()}
-    tensors = changed_tensors(base, tuned, num_layers=num_layers)
-    tensors.pop("embeddings.word_embeddings.weight", None)
-    tensors["classifier.weight"] = model.classifier.weight.detach().numpy()
-    tensors["classifier.bias"] = model.classifier.bias.detach().numpy()
+def export(model, base: Mapping[str, np.ndarray], num_layers: int, path: Path, notes: dict) -> int:  # type: ignore[no-untyped-def]
+    tensors = changed_tensors(base, model.hf_tensors(), num_layers=num_layers)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.npz")
-    size = save_overlay(tmp, tensors, num_layers=num_layers, pooling=notes["pooling"], extra_config=notes)
+    size = save_overlay(tmp, tensors, num_layers=num_layers, pooling="cls", extra_config=notes)
     tmp.replace(path)
     return size
 
 
-def train(args: argparse.Namespace, groups: list[list[Pair]], enc: Encoder, out: Path, notes: dict):  # type: ignore[no-untyped-def]
+def train(args: argparse.Namespace, batches: list[list[list[Pair]]], store: SegmentStore, out: Path, notes: dict):  # type: ignore[no-untyped-def]
     import torch
 
     torch.manual_seed(args.seed)
-    model, base, weights = build_model(args.layers, args.train_layers, args.pooling)
-    trainable = [p for p in model.parameters() if p.requires_grad]
-    log(f"model: {args.layers} layers, top {args.train_layers} trained, {sum(p.numel() for p in trainable):,} params")
-    head = list(model.classifier.parameters())
-    body = [p for p in trainable if all(p is not h for h in head)]
-    opt = torch.optim.AdamW([{"params": body, "lr": args.lr}, {"params": head, "lr": args.head_lr}], weight_decay=0.01)
+    weights = store.runtime.weights
+    model = build_upper(weights.config, args.segment_layers, args.layers, weights.tensors)
+    trainable = list(model.parameters())
+    log(
+        f"model: layers 0-{args.segment_layers - 1} per segment (frozen), {args.segment_layers}-{args.layers - 1} "
+        f"across segments (trained), {sum(p.numel() for p in trainable):,} params"
+    )
+    scalars = [model.classifier.bias, model.cosine_weight]
+    body = [p for p in trainable if all(p is not h for h in [model.classifier.weight, *scalars])]
+    opt = torch.optim.AdamW(
+        [
+            {"params": body, "lr": args.lr},
+            {"params": [model.classifier.weight], "lr": args.head_lr},
+            {"params": scalars, "lr": args.scalar_lr, "weight_decay": 0.0},
+        ],
+        weight_decay=0.01,
+    )
     warmup = max(1, args.steps // 20)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min((s + 1) / warmup, max(0.0, (args.steps - s) / max(1, args.steps - warmup)))
     )
-    batches = batches_of(groups, args.batch)
-    pad = weights.config.pad_id
     t0 = time.time()
     losses: list[float] = []
     for step in range(args.steps):
         model.train()
         batch = batches[step % len(batches)]
         pairs = [p for g in batch for p in g]
-        ids, mask = to_tensors([enc.pair(p) for p in pairs], pad)
         labels = torch.tensor([p.label for p in pairs], dtype=torch.float32)
-        logits = model(ids, mask)
+        logits = model(*store.batch(pairs))
         loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, labels)
         listwise, n = torch.zeros(()), 0
         i = 0
@@ -345,14 +443,14 @@ def train(args: argparse.Namespace, groups: list[list[Pair]], enc: Encoder, out:
                 f"{elapsed / (step + 1):.2f} s/step, eta {elapsed / (step + 1) * (args.steps - step - 1) / 60:.1f} min"
             )
         if (step + 1) % args.checkpoint == 0 and step + 1 < args.steps:
-            size = export(model, base, args.layers, out, {**notes, "steps_done": step + 1})
+            size = export(model, weights.tensors, args.layers, out, {**notes, "steps_done": step + 1})
             log(f"checkpoint -> {out} ({size / 1e6:.1f} MB)")
         if step + 1 in args.keep and args.keep_dir:
             kept = Path(args.keep_dir) / f"{out.stem}.step{step + 1}.npz"
-            export(model, base, args.layers, kept, {**notes, "steps_done": step + 1})
+            export(model, weights.tensors, args.layers, kept, {**notes, "steps_done": step + 1})
             log(f"kept a copy -> {kept}")
     train_s = time.time() - t0
-    size = export(model, base, args.layers, out, {**notes, "steps_done": args.steps})
+    size = export(model, weights.tensors, args.layers, out, {**notes, "steps_done": args.steps})
     log(f"exported {out} ({size / 1e6:.1f} MB) after {train_s / 60:.1f} min")
     return model, train_s, size, losses
 
@@ -380,7 +478,7 @@ def share(values: Sequence[float], bar: float = 0.5) -> float | None:
 
 
 def evaluate(  # type: ignore[no-untyped-def]
-    score, data: XQuad, traps: dict[str, list[Trap]], articles: range, args: argparse.Namespace
+    score, data: XQuad, traps: dict[str, list[Trap]], articles: range, args: argparse.Namespace, cosine=None
 ) -> dict:
     """`score(pairs) -> probabilities`. Figures per direction; see the module docstring."""
     rng = random.Random(args.seed + 1)
@@ -440,6 +538,7 @@ def evaluate(  # type: ignore[no-untyped-def]
             "auc_gold_vs_siblings": auc(gold_any, siblings),
             "auc_gold_vs_traps": auc(gold_single, trap_all),
             "auc_gold_vs_all": auc(gold_single, siblings + trap_all),
+            **(bi_encoder_aucs(cosine, pairs, tpairs) if cosine is not None else {}),
             "gold_above_half": share(gold_single),
             "siblings_above_half": share(siblings),
             "traps": len(trap_all),
@@ -453,6 +552,19 @@ def evaluate(  # type: ignore[no-untyped-def]
         }
         log(name, json.dumps(results["directions"][name], ensure_ascii=False))
     return results
+
+
+def bi_encoder_aucs(cosine, pairs: list[Pair], tpairs: list[Pair]) -> dict:  # type: ignore[no-untyped-def]
+    """The bundled bi-encoder's cosine alone on the same pairs: what the fine-tuned layers add."""
+    c = cosine(pairs + tpairs)
+    cq, ct = c[: len(pairs)], c[len(pairs) :]
+    gold_any = [float(x) for p, x in zip(pairs, cq, strict=True) if p.label == 1]
+    gold_single = [float(x) for p, x in zip(pairs, cq, strict=True) if p.label == 1 and p.detail == "1s"]
+    siblings = [float(x) for p, x in zip(pairs, cq, strict=True) if p.label == 0]
+    return {
+        "bi_encoder_auc_gold_vs_siblings": auc(gold_any, siblings),
+        "bi_encoder_auc_gold_vs_traps": auc(gold_single, [float(x) for x in ct]),
+    }
 
 
 def bi_encoder_rank1(data: XQuad, picked: list[str], by_id: dict[str, dict[str, XQuestion]]) -> dict[str, float]:
@@ -525,14 +637,21 @@ def evaluate_seed(score, split: str, seed: int) -> dict:  # type: ignore[no-unty
     }
 
 
-def parity(reader: Reader, model, enc: Encoder, pairs: list[Pair], pad: int) -> dict:  # type: ignore[no-untyped-def]
-    """The numpy serving path against the torch model on a few pairs."""
-    torch_logits = predict(model, [enc.pair(p) for p in pairs], pad)
-    np_logits = np.concatenate([reader.logits(p.question, [p.window], [p.context]) for p in pairs])
-    return {
-        "pairs": len(pairs),
-        "max_abs_logit_diff_torch_vs_numpy": round(float(np.max(np.abs(torch_logits - np_logits))), 6),
-    }
+def parity(reader: Reader, model, pairs: list[Pair]) -> dict:  # type: ignore[no-untyped-def]
+    """The numpy serving path against the torch model on a few pairs, both from the numpy lower states."""
+    import torch
+
+    diffs = []
+    for p in pairs:
+        segments = build_segments(reader.tokenizer, p.question, [p.window], [p.context], reader.config)
+        states = reader.segment_states(segments.sequences)
+        vectors = reader.segment_vectors(states[:2])
+        x, mask = concatenate([[states[i] for i in segments.pairs[0]]])
+        cosine = torch.tensor([float(vectors[0] @ vectors[1])])
+        with torch.no_grad():
+            torch_logit = float(model(torch.from_numpy(x), torch.from_numpy(mask), cosine)[0])
+        diffs.append(abs(torch_logit - float(reader.logits(p.question, [p.window], [p.context])[0])))
+    return {"pairs": len(pairs), "max_abs_logit_diff_torch_vs_numpy": float(f"{max(diffs):.3g}")}
 
 
 def speed(path: Path, questions: int = 30) -> dict:
@@ -567,13 +686,13 @@ def speed_in_subprocess(path: Path) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--layers", type=int, default=6, help="encoder layers kept")
-    parser.add_argument("--train-layers", type=int, default=None, help="top layers fine-tuned (default: all kept)")
+    parser.add_argument("--layers", type=int, default=12, help="encoder layers kept (N)")
+    parser.add_argument("--segment-layers", type=int, default=8, help="lower layers run per segment, frozen (K)")
     parser.add_argument("--steps", type=int, default=1200)
     parser.add_argument("--batch", type=int, default=16, help="pairs per step (whole question groups)")
     parser.add_argument("--lr", type=float, default=8e-5)
     parser.add_argument("--head-lr", type=float, default=1e-3)
-    parser.add_argument("--max-length", type=int, default=128)
+    parser.add_argument("--scalar-lr", type=float, default=1e-2, help="for the head's bias and cosine weight")
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--checkpoint", type=int, default=100, help="export every N steps")
     parser.add_argument("--choose", action="store_true", help="train on articles 0-19, evaluate on 20-23")
@@ -591,11 +710,9 @@ def main() -> None:
         help="steps after which a copy is kept in --keep-dir, e.g. 250,500",
     )
     parser.add_argument("--keep-dir", default=None)
-    parser.add_argument("--pooling", choices=("cls", "mean"), default="cls")
     parser.add_argument("--no-eval", dest="evaluate", action="store_false", help="stop after training")
     parser.add_argument("--speed-only", action="store_true", help="time the numpy reader at --out (no torch)")
     args = parser.parse_args()
-    args.train_layers = args.train_layers or args.layers
     if args.speed_only:
         print(json.dumps(speed(args.out or OUT)))
         return
@@ -614,64 +731,99 @@ def main() -> None:
     log("data: XQuAD, traps, seed set")
     data = load_xquad()
     traps = {lang: all_traps(data, lang, seed=10) for lang in TRAP_LANGUAGES}
-    config = ReaderConfig(max_length=args.max_length)
-    weights = load_weights()
-    enc = Encoder(Tokenizer(weights.vocabulary, weights.config), config)
-    groups = training_groups(data, traps, train_articles, args.seed, seed_dev_groups(args.seed))
+    config = ReaderConfig(segment_layers=args.segment_layers)
+    if args.eval_only:
+        config = ReaderConfig.from_overlay(load_overlay(out).config)
+    store = SegmentStore(load_weights(), config)
+    seed_dev = seed_dev_groups(args.seed)
+    groups = training_groups(data, traps, train_articles, args.seed, seed_dev)
     flat = [p for g in groups for p in g]
-    lengths = [len(enc.pair(p)) for p in flat]
-    data_s = time.time() - started
     log(
-        f"{len(groups)} groups, {len(flat)} pairs ({Counter(str(p.kind) for p in flat)}), "
-        f"mean length {np.mean(lengths):.0f} tokens, {data_s:.0f} s"
+        f"{len(groups)} groups, {len(flat)} pairs an epoch ({Counter(str(p.kind) for p in flat)}), "
+        f"{time.time() - started:.0f} s"
     )
+    # each epoch draws its own question languages, negatives and traps
+    batches = batches_of(groups, args.batch)
+    epoch = 1
+    while len(batches) < args.steps:
+        more = training_groups(data, traps, train_articles, args.seed + epoch, seed_dev)
+        batches += batches_of(more, args.batch)
+        flat += [p for g in more for p in g]
+        epoch += 1
+    batches = batches[: args.steps]
+    log(f"{epoch} epoch(s) drawn for {args.steps} steps")
     notes = {
         "reader": config.as_dict(),
         "trained_on": f"XQuAD articles {train_articles.start}-{train_articles.stop - 1}, seed_qa dev",
-        "train_layers": args.train_layers,
         "seed": args.seed,
-        "pooling": args.pooling,
+        "steps": args.steps,
     }
-    pad = weights.config.pad_id
+    segments_s = 0.0
     if args.eval_only:
         model = load_torch_reader(out)
         train_s, size, losses = 0.0, out.stat().st_size, []
+        lengths = [0]
     else:
-        model, train_s, size, losses = train(args, groups, enc, out, notes)
+        t_seg = time.time()
+        store.ensure(flat, "train")
+        segments_s = time.time() - t_seg
+        lengths = [sum(store.states[k].shape[0] for k in store.keys(p)) for p in flat]
+        cosines = {label: [store.cosine(p) for p in flat if p.label == label] for label in (0, 1)}
+        log(
+            f"mean pair length {np.mean(lengths):.0f} tokens; bi-encoder cosine: answering "
+            f"{np.mean(cosines[1]):.3f}, not {np.mean(cosines[0]):.3f}, AUC {auc(cosines[1], cosines[0])}"
+        )
+        model, train_s, size, losses = train(args, batches, store, out, notes)
 
     if not args.evaluate:
         return
 
     def score(pairs: list[Pair]) -> np.ndarray:
-        return sigmoid(predict(model, [enc.pair(p) for p in pairs], pad))
+        return sigmoid(predict(model, store, pairs))
 
     log("evaluating")
     t0 = time.time()
-    results = evaluate(score, data, traps, eval_articles, args)
+
+    def cosine(pairs: list[Pair]) -> np.ndarray:
+        store.ensure(pairs, "eval")
+        return np.array([store.cosine(p) for p in pairs], dtype=np.float32)
+
+    results = evaluate(score, data, traps, eval_articles, args, cosine)
     results["seed_test"] = evaluate_seed(score, "test", args.seed)
     results["seed_dev"] = evaluate_seed(score, "dev", args.seed)
     log("seed test", json.dumps(results["seed_test"]))
     reader = Reader.load(out)
     sample = question_pairs(data, data.questions["ru"][-1], "en", random.Random(0), siblings=None, others=0)
-    results["numpy"] = {**parity(reader, model, enc, sample[:8], pad), **speed_in_subprocess(out)}
+    results["numpy"] = {**parity(reader, model, sample[:8]), **speed_in_subprocess(out)}
     log("numpy", json.dumps(results["numpy"]))
     results["setup"] = {
-        **{k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+        **{
+            k: (str(v) if isinstance(v, Path) else sorted(v) if isinstance(v, set) else v)
+            for k, v in vars(args).items()
+        },
         "train_articles": [train_articles.start, train_articles.stop - 1],
         "eval_articles": [eval_articles.start, eval_articles.stop - 1],
-        "train_groups": len(groups),
-        "train_pairs": len(flat),
+        "train_groups_per_epoch": len(groups),
+        "train_pairs_all_epochs": len(flat),
+        "epochs": epoch,
         "train_pairs_by_kind": dict(Counter(str(p.kind) for p in flat)),
         "mean_pair_tokens": round(float(np.mean(lengths)), 1),
         "reader_config": asdict(config),
         "artifact": str(out.relative_to(ROOT)) if out.is_relative_to(ROOT) else str(out),
         "artifact_mb": round(size / 1e6, 2),
+        "segment_states_minutes": round(segments_s / 60, 1),
         "train_minutes": round(train_s / 60, 1),
         "eval_minutes": round((time.time() - t0) / 60, 1),
         "total_minutes": round((time.time() - started) / 60, 1),
         "final_loss_mean_last_50": round(float(np.mean(losses[-50:])), 4) if losses else None,
         "torch_threads": args.threads,
     }
+    if args.eval_only and results_path.exists():  # keep what the training run measured
+        before = json.loads(results_path.read_text(encoding="utf-8")).get("setup", {})
+        for key in TRAINING_FACTS:
+            if key in before:
+                results["setup"][key] = before[key]
+        results["setup"]["eval_only_rerun"] = True
     results_path.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     log(f"done in {(time.time() - started) / 60:.1f} min -> {results_path}")
     if not math.isfinite(float(np.mean(losses[-10:]) if losses else 0.0)):
