@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import re
 
-from index import Answer, Passage
+from index import Answer, Passage, SmallTalk
 
 TEXTS: dict[str, dict[str, str]] = {
     "not_found": {
@@ -629,3 +629,26 @@ def ingested_text(result, lang: str) -> str:
         date=date_text(result.date, lang),
         chunks=result.chunks,
     )
+
+
+# What each kind of small talk is told (the bot then offers the example questions as buttons).
+SMALL_TALK_REPLIES = {
+    SmallTalk.GREETING: "smalltalk_greeting",
+    SmallTalk.HOW_ARE_YOU: "smalltalk_how",
+    SmallTalk.WHO_ARE_YOU: "smalltalk_who",
+    SmallTalk.WHAT_CAN_YOU_DO: "smalltalk_who",
+    SmallTalk.THANKS: "smalltalk_thanks",
+    SmallTalk.ACK: "smalltalk_ack",
+    SmallTalk.COMPLIMENT: "smalltalk_compliment",
+    SmallTalk.FAREWELL: "smalltalk_farewell",
+    SmallTalk.COMPLAINT: "smalltalk_complaint",
+    SmallTalk.CHITCHAT: "smalltalk_unclear",
+    SmallTalk.PUNCTUATION_ONLY: "smalltalk_unclear",
+    SmallTalk.EMOJI_ONLY: "smalltalk_unclear",
+    SmallTalk.LINK_ONLY: "smalltalk_link",
+}
+
+
+def is_one_sentence(message: str) -> bool:
+    """No sentence ends before the message does: a plain question, asked as it stands (its "And …" included)."""
+    return not re.search(r"[.!?…]\s+\S", message.strip())

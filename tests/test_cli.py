@@ -140,6 +140,23 @@ def test_chat_from_pipe(ingested):
     assert "could not find" in result.output
 
 
+@pytest.mark.parametrize(
+    ("greeting", "follow_up", "understood", "reply_word"),
+    [
+        pytest.param("Привет", "А в Тульской области?", "Понял вопрос как: ", "Здравствуйте", id="ru"),
+        pytest.param("Hello!", "And in Tula Region?", "I understood the question as: ", "Hello", id="en"),
+    ],
+)
+def test_chat_talks_like_the_bot(ingested, greeting, follow_up, understood, reply_word):
+    """Small talk gets a reply in kind (never "not found"), and a follow-up is read with the previous question."""
+    question = KALUGA if greeting.startswith("Hello") else "Сколько индустриальных парков в Калужской области?"
+    result = ingested("chat", input=f"{greeting}\n{question}\n{follow_up}\n")
+    first_reply = result.output.split("> ")[1]
+    assert reply_word in first_reply and "could not find" not in first_reply and "не нашёл" not in first_reply
+    assert "10 industrial parks" in result.output
+    assert understood in result.output and "Тул" in result.output.split(understood)[1].splitlines()[0].replace("Tul", "Тул")
+
+
 def test_run_indexes_knowledge_when_empty(run, monkeypatch, tmp_path):
     knowledge = tmp_path / "kb"
     shutil.copytree(KNOWLEDGE, knowledge)

@@ -19,8 +19,10 @@ from bot.cli.context import Context, embed_with_progress, pass_ctx
 from bot.cli.model_status import backends_report, llm_line, model_line
 from bot.cli.questions import answers, questions, review, stats
 from bot.cli.stopping import StopRequest, handling_signals
-from bot.messages import render_text, with_agency_reply
+from bot.conversation import Conversations
+from bot.messages import SMALL_TALK_REPLIES, is_one_sentence, render_text, text, with_agency_reply
 from bot.settings import Settings, SettingsError
+from index import classify, message_language, questions_in, resolve
 
 if TYPE_CHECKING:
     from click._termui_impl import ProgressBar  # what click.progressbar returns; click exports no name for it
@@ -294,7 +296,11 @@ def answer_and_log(engine, log, question: str, k: int = 3, writer: AnswerWriter 
 
 
 def run_chat(engine, log=None, writer: AnswerWriter | None = None) -> None:
+    """The terminal chat: as in Telegram, small talk gets a reply in kind, follow-ups lean on the previous question,
+    and a message with several questions gets an answer to each."""
     interactive = sys.stdin.isatty()
+    turns = Conversations()  # one conversation: the terminal's
+    language = "en"
     if interactive:
         click.echo(
             f"InvestBot — {engine.store.document_count()} documents. Ask a question in Russian or English; "
@@ -314,7 +320,24 @@ def run_chat(engine, log=None, writer: AnswerWriter | None = None) -> None:
             continue
         if not interactive:
             click.echo(f"> {question}")
-        click.echo(render_text(answer_and_log(engine, log, question, writer=writer).answer))
+        language = message_language(question, language)
+        kind = classify(question)
+        if kind is not None:  # a greeting, thanks, "?": a reply in kind, never "not found"
+            click.echo(text(SMALL_TALK_REPLIES[kind], language))
+            continue
+        found = questions_in(question) or [question]
+        if len(found) == 1 and is_one_sentence(question):
+            found = [question]  # asked as it stands: "And in Tula?" keeps the "And" a follow-up leans on
+        for asked in found:
+            previous = turns.last(0)
+            resolved = resolve(
+                asked, previous.question if previous else None, list(previous.passages) if previous else None
+            )
+            if len(found) > 1 or resolved.rewritten:
+                click.echo(text("understood_as", language, question=resolved.question))
+            answer = answer_and_log(engine, log, resolved.question, writer=writer).answer
+            turns.add(0, resolved.question, answer.answer if answer.answered else "", [p.text for p in answer.passages])
+            click.echo(render_text(answer))
 
 
 @cli.command()

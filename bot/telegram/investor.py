@@ -23,7 +23,15 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Messag
 from telegram.constants import ChatAction, ChatType
 
 from bot.answering import model_rewritten
-from bot.messages import AGENCY_SOURCE_PREFIX, EXAMPLES, date_text, text, with_agency_reply
+from bot.messages import (
+    AGENCY_SOURCE_PREFIX,
+    EXAMPLES,
+    SMALL_TALK_REPLIES,
+    date_text,
+    is_one_sentence,
+    text,
+    with_agency_reply,
+)
 from bot.questions.log import Feedback
 from bot.telegram import formatting
 from bot.telegram.context import (
@@ -173,24 +181,6 @@ async def unsupported(update: Update, context: BotContext) -> None:
 # --- answering ------------------------------------------------------------------------------------
 
 
-# What each kind of small talk is told (then the example questions follow, as buttons).
-SMALL_TALK_REPLIES = {
-    SmallTalk.GREETING: "smalltalk_greeting",
-    SmallTalk.HOW_ARE_YOU: "smalltalk_how",
-    SmallTalk.WHO_ARE_YOU: "smalltalk_who",
-    SmallTalk.WHAT_CAN_YOU_DO: "smalltalk_who",
-    SmallTalk.THANKS: "smalltalk_thanks",
-    SmallTalk.ACK: "smalltalk_ack",
-    SmallTalk.COMPLIMENT: "smalltalk_compliment",
-    SmallTalk.FAREWELL: "smalltalk_farewell",
-    SmallTalk.COMPLAINT: "smalltalk_complaint",
-    SmallTalk.CHITCHAT: "smalltalk_unclear",
-    SmallTalk.PUNCTUATION_ONLY: "smalltalk_unclear",
-    SmallTalk.EMOJI_ONLY: "smalltalk_unclear",
-    SmallTalk.LINK_ONLY: "smalltalk_link",
-}
-
-
 async def answer_message(update: Update, context: BotContext, message_text: str, chat_id: int | None = None) -> None:
     """A message from an investor: small talk gets a reply in kind; otherwise each question in it (up to
     MAX_QUESTIONS) is answered in a reply of its own. In the person's language throughout."""
@@ -210,8 +200,8 @@ async def answer_message(update: Update, context: BotContext, message_text: str,
         return
     kind = classify(message_text)
     questions = [] if kind is not None else questions_in(message_text, MAX_QUESTIONS)
-    if len(questions) == 1 and questions[0].lower() == message_text.lower():
-        questions = [message_text]  # a plain question keeps its wording (questions_in capitalises)
+    if len(questions) == 1 and is_one_sentence(message_text):
+        questions = [message_text]  # a plain question keeps its wording, "And in Tula?" its "And" (a follow-up cue)
     if not questions:
         await small_talk(update, context, chat_id, message_text, kind or SmallTalk.PUNCTUATION_ONLY, lang)
         return
