@@ -154,7 +154,9 @@ def test_chat_talks_like_the_bot(ingested, greeting, follow_up, understood, repl
     first_reply = result.output.split("> ")[1]
     assert reply_word in first_reply and "could not find" not in first_reply and "не нашёл" not in first_reply
     assert "10 industrial parks" in result.output
-    assert understood in result.output and "Тул" in result.output.split(understood)[1].splitlines()[0].replace("Tul", "Тул")
+    assert understood in result.output and "Тул" in result.output.split(understood)[1].splitlines()[0].replace(
+        "Tul", "Тул"
+    )
 
 
 def test_run_indexes_knowledge_when_empty(run, monkeypatch, tmp_path):

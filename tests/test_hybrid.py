@@ -27,6 +27,8 @@ NAN = math.nan
         pytest.param([1.0, 2.0, 3.0], [-1.2247, 0.0, 1.2247], id="standardised"),
         pytest.param([1.0, NAN, 3.0], [-1.0, -1.0, 1.0], id="missing-gets-the-lowest"),
         pytest.param([2.0, 2.0], [0.0, 0.0], id="constant"),
+        pytest.param([NAN, 5.0, NAN], [-1.0, 0.0, -1.0], id="a-lone-hit-stands-above-the-missing"),
+        pytest.param([3.0, 3.0, NAN], [0.0, 0.0, -1.0], id="ties-stand-above-the-missing"),
         pytest.param([NAN, NAN], [0.0, 0.0], id="nothing-found"),
     ],
 )

@@ -146,14 +146,18 @@ def minmax(scores: np.ndarray) -> np.ndarray:
 
 
 def zscore(scores: np.ndarray) -> np.ndarray:
-    """Standardise over the finite entries; NaN becomes the lowest z (no better than the worst one found)."""
+    """Standardise over the finite entries; NaN becomes the lowest z (no better than the worst one found). When the
+    finite entries do not vary (one keyword hit alone, or ties) they stand one unit above the missing ones: being
+    found at all is the signal, and a lone BM25 hit must not count for nothing beside chunks search did not find."""
     x = np.asarray(scores, dtype=np.float64)
     ok = np.isfinite(x)
     if not ok.any():
         return np.zeros_like(x)
     mu, sd = x[ok].mean(), x[ok].std()
-    z = (x - mu) / sd if sd > 0 else np.zeros_like(x)
-    return np.where(ok, z, z[ok].min())
+    if sd > 0:
+        z = (x - mu) / sd
+        return np.where(ok, z, z[ok].min())
+    return np.where(ok, 0.0, -1.0 if not ok.all() else 0.0)
 
 
 def dense_score(
