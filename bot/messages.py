@@ -2,7 +2,7 @@
 
 Investors and staff alike read the bot in their language, so no handler writes a literal: it names a
 key here. Values are filled with str.format, so user and document strings are inserted as they are
-(the HTML layer, bot/formatting.py, escapes them); limits and format lists arrive as values from the
+(the HTML layer, bot/telegram/formatting.py, escapes them); limits and format lists arrive as values from the
 one place that defines them.
 """
 
@@ -247,7 +247,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "• #{id} {question} — since {since}, {waiting} waiting",
         "ru": "• №{id} {question} — с {since}, ждут: {waiting}",
     },
-    # --- escalations: a question goes on to staff, their answer comes back (bot/escalation_handlers.py) ---
+    # --- escalations: a question goes on to staff, their answer comes back (bot/telegram/escalations.py) ---
     "ask_agency": {"en": "Ask the agency", "ru": "Спросить агентство"},
     "escalation_sent": {
         "en": "Your question has gone to the agency. A staff member will answer it here, in this chat.\n\n"
@@ -360,7 +360,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "answers_line": {"en": "#{id} {date} — {title}", "ru": "№{id} {date} — {title}"},
     "agency_answer_label": {"en": "Agency answer, {date}", "ru": "Ответ агентства, {date}"},
     "agency_answer": {"en": "Agency answer", "ru": "Ответ агентства"},
-    # --- web pages: a staff link, /add URL, the daily refresh (bot/web_handlers.py, bot/jobs.py) ---
+    # --- web pages: a staff link, /add URL, the daily refresh (bot/telegram/links.py, bot/telegram/jobs.py) ---
     "fetching": {"en": "⏳ Fetching {addresses} …", "ru": "⏳ Загружаю {addresses} …"},
     "add_usage": {
         "en": "Usage: /add URL — a web page, PDF or DOCX by its address, or a sitemap or RSS/Atom feed, whose "
@@ -557,7 +557,7 @@ def reason_text(reason: str | None, language: str) -> str:
     return reason
 
 
-# A curated agency answer (bot/escalations.py) is a document with this source: readers see it labelled
+# A curated agency answer (bot/questions/escalations.py) is a document with this source: readers see it labelled
 # "Agency answer, DATE", never the source itself.
 AGENCY_SOURCE_PREFIX = "agency-answer:"
 

@@ -369,7 +369,7 @@ def serve(ctx: Context) -> None:
 def index_if_empty(settings: Settings, engine, embed: bool = True, stop: StopRequest | None = None):
     """A new installation answers from the shipped knowledge/ right away.
 
-    embed=False leaves the embedding to the bot, which does it in the background (bot/embedding.py).
+    embed=False leaves the embedding to the bot, which does it in the background (bot/telegram/embedding.py).
     """
     if engine.store.document_count() == 0 and Path(settings.knowledge_dir).is_dir():
         click.echo(f"The store is empty: indexing {settings.knowledge_dir}/ …", err=True)

@@ -2,7 +2,7 @@
 
 Staff read "7 questions about electricity tariffs" instead of 7 separate lines. Grouping is lexical
 (IDF-weighted stems, with the Russian↔English glossary so both languages meet in one topic): it needs
-no model and is stable. The question log (bot/questionlog.py) feeds it rows and stores its topics.
+no model and is stable. The question log (bot/questions/log.py) feeds it rows and stores its topics.
 """
 
 from __future__ import annotations

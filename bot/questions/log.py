@@ -2,7 +2,7 @@
 
 The log is the application's, not the library's: what investors asked, what the documents answered,
 the feedback, and the unanswered questions grouped into topics (the gaps). It shares the SQLite file
-with index/store.py but owns its tables through its own migration set, so either side can change its
+with index/store/database.py but owns its tables through its own migration set, so either side can change its
 schema without the other; writes go through the store's `transaction()` like the library's own.
 
 Raw Telegram ids and names are never stored: a salted hash still lets staff count distinct users

@@ -1,6 +1,6 @@
 """Staff review of the question log as text: the --since periods, the exports, the statistics report.
 
-The rows and figures come from bot/questionlog.py and the topics from bot/gaps.py; this module only
+The rows and figures come from bot/questions/log.py and the topics from bot/questions/gaps.py; this module only
 turns them into what staff read — CSV that Excel opens, JSON, a table, and the stats report that
 both `investbot stats` and the bot's /stats show (in the reader's language, through bot/messages.py).
 """

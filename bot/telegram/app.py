@@ -1,9 +1,9 @@
 """The Telegram bot's wiring: build the Application from settings, engine and question log, and run it.
 
 Only assembly lives here — defaults, typed bot data, which handler serves which update, the menu,
-the error apology, polling or webhook. What the handlers do is in bot/investor.py (asking, answers,
-More, feedback, examples), bot/staff.py (uploads, documents, reports), bot/web_handlers.py (links staff add),
-bot/escalation_handlers.py (questions sent on to staff and their answers) and bot/jobs.py (the digest, the web
+the error apology, polling or webhook. What the handlers do is in bot/telegram/investor.py (asking, answers,
+More, feedback, examples), bot/telegram/staff.py (uploads, documents, reports), bot/telegram/links.py (links staff add),
+bot/telegram/escalations.py (questions sent on to staff and their answers) and bot/telegram/jobs.py (the digest, the web
 refresh).
 """
 
@@ -163,7 +163,7 @@ def build_application(settings: Settings, engine: Engine, questions: QuestionLog
     application.add_error_handler(on_error)
     if application.job_queue is not None:
         # Chunks left without a vector (a run killed while embedding, a new model) are embedded in the
-        # background from the start; questions are answered meanwhile (bot/embedding.py).
+        # background from the start; questions are answered meanwhile (bot/telegram/embedding.py).
         application.job_queue.run_once(embed_backlog, when=0, name="embed-backlog")
         application.job_queue.run_repeating(
             escalation_handlers.expire_job,

@@ -1,9 +1,9 @@
 """What every handler shares: the typed bot data, the reader's language, and the ways to send.
 
-Handlers of all kinds (bot/investor.py, bot/staff.py, bot/jobs.py) take a `BotContext`, whose
+Handlers of all kinds (bot/telegram/investor.py, bot/telegram/staff.py, bot/telegram/jobs.py) take a `BotContext`, whose
 `bot_data` is a `BotData` — settings, engine, question log, rate limiter, escalations as typed attributes, not
 dict entries looked up by name. Every message goes out as HTML (the Application's Defaults), so the
-senders here take either packed HTML from bot/formatting.py or plain text they escape themselves.
+senders here take either packed HTML from bot/telegram/formatting.py or plain text they escape themselves.
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ class BotData:
         self.questions = questions
         self.limiter = limiter
         self.escalations = escalations
-        # Embedding after the commit, off the event loop (bot/embedding.py); stopped with the application.
+        # Embedding after the commit, off the event loop (bot/telegram/embedding.py); stopped with the application.
         self.embedding = embedding or BackgroundEmbedding(engine, keep_going=lambda: True)
         self.writer = writer
         # Each chat's last turns, for follow-up questions (bot/conversation.py); memory only.

@@ -3,7 +3,7 @@
 An investor's not-found reply carries "Ask the agency"; pressing it sends the question to the staff
 chat (INVESTBOT_STAFF_CHAT) or to every admin privately. A text reply from an admin to that message is
 the answer: it goes to every investor waiting for the question, and staff may then keep it as a curated
-agency answer that the bot cites from then on. Storage is bot/escalations.py; this module parses,
+agency answer that the bot cites from then on. Storage is bot/questions/escalations.py; this module parses,
 checks the sender, runs that storage in worker threads and words the messages (bot/messages.py).
 
 Every staff path checks the sender; callback data is parsed by patterns that accept only what this

@@ -1,7 +1,7 @@
 """Scheduled work: the daily digest for staff (and the question log's retention purge with it), and the
 daily refresh of web documents (INVESTBOT_REFRESH_TIME), reported to staff when anything changed or failed.
 
-The expiry of questions waiting for staff runs hourly from bot/escalation_handlers.py; the digest
+The expiry of questions waiting for staff runs hourly from bot/telegram/escalations.py; the digest
 lists those still waiting.
 
 The JobQueue runs these on the event loop, so everything that reads or writes SQLite happens in a

@@ -5,7 +5,7 @@ page added or updated with its id, title and date, each address that failed with
 for a sitemap or feed how many pages it gave. All fetching, reading and writing runs in a worker thread
 (asyncio.to_thread), so investors are answered meanwhile. A link from anyone who is not staff goes to
 investor.text_message like any other text (a bare link gets a small-talk reply there). Pages are committed
-without vectors, found by keywords at once, and embedded in the background afterwards (bot/embedding.py),
+without vectors, found by keywords at once, and embedded in the background afterwards (bot/telegram/embedding.py),
 as uploads are.
 """
 

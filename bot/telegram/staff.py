@@ -3,7 +3,7 @@
 Every path here is wrapped in `admin_only`, so an investor who finds a staff command gets a polite
 refusal and changes nothing. Work that touches the store, the engine or the upload folder runs
 in a worker thread (asyncio.to_thread): the event loop keeps serving investors meanwhile. An upload is
-committed first (found by keywords at once) and embedded in the background (bot/embedding.py); staff get
+committed first (found by keywords at once) and embedded in the background (bot/telegram/embedding.py); staff get
 the reply at once and, for a document that takes the model a while, a second message when it is embedded.
 """
 
