@@ -240,6 +240,6 @@ def test_a_follow_up_is_rewritten_by_the_model_before_retrieval(botapi, llm_app,
     whole = "\n".join(m["text"] for m in messages)
     assert rewritten in whole  # "Понял вопрос как: …" names the model's reading
     rewrite_request = json.dumps(server.requests[1].body, ensure_ascii=False)
-    assert "Сколько из них уже работают?" in rewrite_request and str(INVESTOR) not in rewrite_request
+    assert "А сколько из них уже работают?" in rewrite_request and str(INVESTOR) not in rewrite_request
     row = llm_app.bot_data.questions.questions(limit=1)[0]
     assert row["question"] == rewritten
