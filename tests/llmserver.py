@@ -203,9 +203,10 @@ def _handler(server: LLMServer) -> type[BaseHTTPRequestHandler]:
                         return
                     if sent and reply.chunk_delay and server.stopping.wait(reply.chunk_delay):
                         return
-                    self._write_chunk(chunk)
+                    # counted before it is written, so a caller that has read it always sees it counted
                     sent += 1
                     server.chunks_sent += 1
+                    self._write_chunk(chunk)
                     if sent == 1 and reply.gate is not None:
                         reply.gate.wait(timeout=10)
                 if not reply.repeat_forever or server.stopping.is_set():
