@@ -27,6 +27,7 @@ DOCUMENTS = {
 }
 # a low bar, so that the tiny random model's margins are positive and the reader decides
 OPEN = Thresholds(dense_threshold=-50.0)
+EVEN = ReaderRule(same_weight=1.0, cross_weight=1.0, passages=3)  # the logit as it is, in either language
 
 
 @pytest.fixture
@@ -61,7 +62,7 @@ def sources(decision: Decision) -> list[str]:
 @pytest.mark.parametrize("source", ["parks", "park-note", "forum"], ids=lambda s: f"reader-picks-{s}")
 def test_the_candidate_the_reader_finds_the_answer_in_leads(ranking, source: str) -> None:
     engine, ranked = ranking
-    rule = replace(OPEN, reader=ReaderRule(weight=1.0, neutral=0.0, passages=3))
+    rule = replace(OPEN, reader=EVEN)
     decision = run(engine, ranked, rule, favouring(source, ranked))
     assert sources(decision)[0] == source
     assert decision.window is not None and decision.window.text in DOCUMENTS[source]
@@ -70,7 +71,7 @@ def test_the_candidate_the_reader_finds_the_answer_in_leads(ranking, source: str
 
 def test_a_reader_that_finds_no_answer_declines(ranking) -> None:
     engine, ranked = ranking
-    rule = replace(OPEN, reader=ReaderRule(weight=1.0, neutral=0.0, passages=3))
+    rule = replace(OPEN, reader=EVEN)
 
     def nothing(question: str, windows: Sequence[str], contexts: Sequence[str]) -> np.ndarray:
         return np.full(len(windows), -99.0, dtype=np.float32)
@@ -82,7 +83,7 @@ def test_a_reader_that_finds_no_answer_declines(ranking) -> None:
 def test_the_reader_reads_each_leading_window_with_its_context(ranking) -> None:
     engine, ranked = ranking
     calls: list = []
-    rule = replace(OPEN, reader=ReaderRule(weight=1.0, neutral=0.0, passages=2))
+    rule = replace(OPEN, reader=replace(EVEN, passages=2))
     run(engine, ranked, rule, favouring("parks", ranked, calls))
     assert len(calls) == 1  # one call per question, every window batched
     question, windows, contexts = calls[0]
@@ -107,9 +108,9 @@ def test_without_a_usable_reader_the_decision_is_unchanged(ranking, case: str) -
         raise AssertionError("a rule of weight 0 must not run the reader")
 
     read, rule = {
-        "no-reader": (None, replace(OPEN, reader=ReaderRule(weight=1.0))),
-        "reader-unavailable": (unavailable, replace(OPEN, reader=ReaderRule(weight=1.0))),
-        "weight-zero": (never, replace(OPEN, reader=ReaderRule(weight=0.0))),
+        "no-reader": (None, replace(OPEN, reader=EVEN)),
+        "reader-unavailable": (unavailable, replace(OPEN, reader=EVEN)),
+        "weight-zero": (never, replace(OPEN, reader=ReaderRule())),
     }[case]
     after = run(engine, ranked, rule, read)
     assert sources(after) == sources(before)
@@ -123,7 +124,7 @@ def test_lexical_only_never_reads(lexical_engine) -> None:
     def never(question: str, windows: Sequence[str], contexts: Sequence[str]) -> np.ndarray:
         raise AssertionError("lexical-only mode must not run the reader")
 
-    rule = replace(OPEN, reader=ReaderRule(weight=1.0))
+    rule = replace(OPEN, reader=EVEN)
     decision = decide(QUESTION, "en", ranking, 3, rule, lexical_engine.retriever.weights, never)
     assert sources(decision) == ["parks"]
     assert lexical_engine.reader is None
@@ -142,3 +143,18 @@ def test_a_reader_that_cannot_load_says_why_once_and_answers_nothing(tmp_path) -
     assert reader("Q?", ["A."], [""]) is None
     assert reader.problem is not None and "missing.npz" in reader.problem
     assert reader("Q?", ["A."], [""]) is None  # not retried on every question
+
+
+@pytest.mark.parametrize(
+    ("logit", "cross", "expected"),
+    [
+        pytest.param(2.0, False, 1.0 * (2.0 - 0.5), id="same-language"),
+        pytest.param(2.0, True, 3.0 * (2.0 + 1.0), id="cross-language"),
+        pytest.param(0.5, False, 0.0, id="at-the-neutral-logit-no-move"),
+        pytest.param(-3.0, True, 3.0 * (-3.0 + 1.0), id="a-no-pulls-down"),
+    ],
+)
+def test_reader_rule_shift(logit: float, cross: bool, expected: float) -> None:
+    rule = ReaderRule(same_weight=1.0, same_neutral=0.5, cross_weight=3.0, cross_neutral=-1.0)
+    assert rule.shift(logit, cross) == pytest.approx(expected)
+    assert rule.moves() and not ReaderRule().moves()

@@ -204,6 +204,7 @@ def _read_by_meaning(ranking: Ranking, candidate: Candidate) -> bool:
 
 def read_margins(
     question: str,
+    language: str,
     ranking: Ranking,
     judged: Sequence[tuple[float, Window | None]],
     thresholds: Thresholds,
@@ -218,7 +219,7 @@ def read_margins(
         for i, (margin, window) in enumerate(judged[: rule.passages])
         if window is not None and math.isfinite(margin) and _read_by_meaning(ranking, ranking.candidates[i])
     ]
-    if rule.weight == 0:
+    if not rule.moves():
         return None
     if not read_at:
         return margins
@@ -231,7 +232,8 @@ def read_margins(
     if logits is None:
         return None
     for i, logit in zip(read_at, logits, strict=True):
-        margins[i] += rule.weight * (float(logit) - rule.neutral)
+        candidate = ranking.candidates[i]
+        margins[i] += rule.shift(float(logit), (candidate.chunk.language or language) != language)
     return margins
 
 
@@ -247,15 +249,15 @@ def decide_hybrid(
     """The answering passage first; further ones only when they pass the same rule; the confidence is the
     decision's probability.
 
-    With a reader, the leading candidates' margins take its logit, and the one it moves highest answers: a
-    passage that only shares the question's words ("a park opened in Kaluga Region") gives way to the one that
-    answers it ("there are 10 industrial parks in the region")."""
+    With a reader, the leading candidates' margins take its logit, and another candidate takes the lead from
+    the first when both its moved margin and the reader's view of it are higher: a passage that only shares
+    the question's words gives way to the one the reader finds the answer in."""
     ranked = ranking.candidates
     if not ranked:
         return Decision([], None, 0.0)
     depth = max(2 * k, thresholds.reader.passages if read is not None else 1)
     judged = [hybrid_margin(question, language, ranking, c, thresholds, weights) for c in ranked[:depth]]
-    read_ = read_margins(question, ranking, judged, thresholds, read) if read is not None else None
+    read_ = read_margins(question, language, ranking, judged, thresholds, read) if read is not None else None
     margins = read_ if read_ is not None else [m for m, _ in judged]
     lead = 0
     if read_ is not None:
@@ -265,7 +267,12 @@ def decide_hybrid(
             if (w := judged[i][1]) is not None and states_what_is_asked(ranking.profile, w.text)
         ]
         if eligible:
-            lead = max(eligible, key=lambda i: (margins[i], -i))
+            best = max(eligible, key=lambda i: (margins[i], -i))
+            # The ranking's first keeps the lead unless the reader, too, prefers the other: a margin that is
+            # higher by its own features alone does not reorder what the ranking ordered.
+            moved = [margins[i] - judged[i][0] for i in (0, best)]
+            if margins[best] > margins[0] and moved[1] > moved[0]:
+                lead = best
     margin, window = margins[lead], judged[lead][1]
     confidence_ = round(answer_probability(margin), 4)
     if margin < 0 or window is None or not states_what_is_asked(ranking.profile, window.text):
