@@ -26,6 +26,7 @@ sentence. Each segment is cut to its token limit (question 40, window 72, contex
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import threading
@@ -402,6 +403,7 @@ class LazyReader:
                     self._reader = Reader.load(self.path)
                 except (ReaderError, OSError, ValueError, KeyError) as exc:
                     self.problem = f"the answer reader could not load from {self.path}: {exc}"
+                    logging.getLogger(__name__).warning("%s; answers are decided without it", self.problem)
             return self._reader
 
     def __call__(self, question: str, windows: Sequence[str], contexts: Sequence[str]) -> np.ndarray | None:
