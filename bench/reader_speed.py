@@ -1,6 +1,8 @@
 """What the answer reader adds to answering a question, side by side in one run.
 
-One store (knowledge/ and the agency corpus, bench/agency_eval.py, with the bundled model), two engines over it:
+One store (knowledge/ and the agency corpus, bench/agency_eval.py, with the bundled model; with --filler N, padded
+to about N chunks with bench/corpus.py's recombined XQuAD and seed text, whose vectors are derived from cached
+real ones as in bench/run.py, bench/model_vectors.py), two engines over it:
 the reader on and the reader off. Every question of tests/data/agency_qa.yaml is asked of both, alternately
 (on, off, on, off, ...), after a warm-up that loads the reader, so drift of a shared machine hits both alike.
 The query vector is computed once per question and given to both, so the difference is the reader and the
@@ -8,6 +10,7 @@ decision around it. The reader reads at most ReaderRule.passages windows per que
 size: its cost does not grow with the collection (the retrieval before it is measured in bench/run.py).
 
     python bench/reader_speed.py                 # prints JSON and writes bench/reader_speed.json
+    python bench/reader_speed.py --filler 10000  # the same in a store of about 10k chunks
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--filler", type=int, default=0, help="pad the store to about this many chunks")
     args = parser.parse_args()
     qa = load_qa()
     questions = [q["question"] for section in qa.values() for q in section]
@@ -49,6 +53,16 @@ def main() -> None:
         if on.embedder is None or on.reader is None:
             raise SystemExit(f"the bundled model did not load: {on.model_status}")
         on.ingest([KNOWLEDGE, AGENCY])
+        if args.filler:
+            from bench.corpus import build_corpus
+            from bench.model_vectors import fill_vectors
+            from index.dense.cache import VectorCache
+
+            for doc in build_corpus(args.filler).docs:
+                on.add_text(doc.source, doc.text, title=doc.title, embed=False)
+            cache = VectorCache.open(Path.home() / ".cache" / "investbot" / "eval", on.embedder)
+            fill_vectors(on, on.embedder, cache, real=0)
+            on.vector_index(rebuild=True)
         off = Engine(Store.in_dir(folder), replace(on.config, reader=None), on.embedder)
         vectors = on.embedder.encode_queries(questions)
         started = time.perf_counter()
