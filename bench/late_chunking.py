@@ -38,6 +38,9 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=None, help="questions per direction and half")
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--ways", default="late,separate,blend")
+    parser.add_argument(
+        "--reader", action="store_true", help="decide with the answer reader (the figures in docs were taken without)"
+    )
     args = parser.parse_args()
     folder = find_eval_dir()
     if folder is None:
@@ -62,7 +65,10 @@ def main() -> None:
             for lang in ("en", "ru"):
                 started = time.perf_counter()
                 built[lang], _, _ = build_engines(
-                    data[lang][0], EngineConfig(data_dir=Path(tmp)), embedder, Path(tmp) / lang
+                    data[lang][0],
+                    EngineConfig(data_dir=Path(tmp), **({} if args.reader else {"reader": None})),
+                    embedder,
+                    Path(tmp) / lang,
                 )
                 results[way]["embed_seconds"] += time.perf_counter() - started
             for name, (q_lang, d_lang) in DIRECTIONS.items():
