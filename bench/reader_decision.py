@@ -45,7 +45,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.agency_eval import AGENCY, KNOWLEDGE, load_qa  # noqa: E402
 from bench.traps import make_traps  # noqa: E402
-from index.answering.decision import _read_by_meaning, hybrid_margin, window_context  # noqa: E402
+from index.answering.decision import _read_by_meaning, choose_lead, hybrid_margin, window_context  # noqa: E402
 from index.answering.reader import Reader, build_segments  # noqa: E402
 from index.answering.scoring import ReaderRule, Thresholds  # noqa: E402
 from index.answering.windows import states_what_is_asked  # noqa: E402
@@ -249,10 +249,7 @@ def decide(row: dict[str, Any], choice: Choice) -> tuple[bool, bool]:
                 moved[i] = rule.shift(c["logits"][choice.reader], c["cross"])
                 margins[i] += moved[i]
         eligible = [i for i, c in enumerate(cands[: rule.passages]) if c["window"] and c["asked"]]
-        if eligible:
-            best = max(eligible, key=lambda i: (margins[i], -i))
-            if margins[best] > margins[0] and moved[best] > moved[0]:
-                lead = best
+        lead = choose_lead(margins, moved, eligible)
     c = cands[lead]
     answered = margins[lead] >= 0 and bool(c["window"]) and c["asked"]
     return answered, answered and c["right"]

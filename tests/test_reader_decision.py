@@ -14,7 +14,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from index.answering.decision import Decision, decide, decide_hybrid, window_context
+from index.answering.decision import Decision, choose_lead, decide, decide_hybrid, window_context
 from index.answering.reader import LazyReader
 from index.answering.scoring import ReaderRule, Thresholds
 from index.answering.windows import Window
@@ -67,6 +67,23 @@ def test_the_candidate_the_reader_finds_the_answer_in_leads(ranking, source: str
     assert sources(decision)[0] == source
     assert decision.window is not None and decision.window.text in DOCUMENTS[source]
     assert decision.confidence > 0.99
+
+
+@pytest.mark.parametrize(
+    ("margins", "shifts", "eligible", "lead"),
+    [
+        pytest.param([2.0, 1.0], [0.0, 0.5], [0, 1], 0, id="first-still-highest"),
+        pytest.param([1.0, 2.0], [0.2, 0.6], [0, 1], 1, id="reader-and-margin-prefer-the-second"),
+        pytest.param([1.0, 2.0], [0.6, 0.2], [0, 1], 0, id="higher-margin-alone-does-not-reorder"),
+        pytest.param([1.0, 2.0, 3.0], [0.0, 0.5, 0.4], [0, 1, 2], 2, id="highest-moved-margin-of-the-rest"),
+        pytest.param([1.0, 2.0], [0.0, 0.5], [0], 0, id="second-not-eligible"),
+        pytest.param([float("-inf"), 2.0], [0.0, 0.5], [1], 1, id="first-has-no-window"),
+        pytest.param([1.0, 1.0], [0.0, 0.5], [0, 1], 0, id="tie-goes-to-the-first"),
+        pytest.param([1.0, 2.0], [0.0, 0.5], [], 0, id="nothing-eligible"),
+    ],
+)
+def test_choose_lead(margins: list[float], shifts: list[float], eligible: list[int], lead: int) -> None:
+    assert choose_lead(margins, shifts, eligible) == lead
 
 
 def test_a_reader_that_finds_no_answer_declines(ranking) -> None:

@@ -202,7 +202,7 @@ def _read_by_meaning(ranking: Ranking, candidate: Candidate) -> bool:
     )
 
 
-def read_margins(
+def reader_shifts(
     question: str,
     language: str,
     ranking: Ranking,
@@ -210,31 +210,39 @@ def read_margins(
     thresholds: Thresholds,
     read: ReadFn,
 ) -> list[float] | None:
-    """The margins of the first `thresholds.reader.passages` candidates moved by the reader's logit of each one's
-    answer window, the other margins unchanged; None when the reader is not at hand."""
+    """How far the reader moves each judged candidate's margin: the first `thresholds.reader.passages` that
+    were judged by meaning by its logit of their answer window, the others not at all; None when the rule does
+    not move margins or the reader is not at hand."""
     rule = thresholds.reader
-    margins = [m for m, _ in judged]
+    if not rule.moves():
+        return None
+    shifts = [0.0] * len(judged)
     read_at = [
         i
         for i, (margin, window) in enumerate(judged[: rule.passages])
         if window is not None and math.isfinite(margin) and _read_by_meaning(ranking, ranking.candidates[i])
     ]
-    if not rule.moves():
-        return None
     if not read_at:
-        return margins
-    windows = [judged[i][1] for i in read_at]
-    logits = read(
-        question,
-        [w.text for w in windows if w is not None],
-        [window_context(ranking.candidates[i], w) for i, w in zip(read_at, windows, strict=True) if w is not None],
-    )
+        return shifts
+    windows = [w for i in read_at if (w := judged[i][1]) is not None]
+    contexts = [window_context(ranking.candidates[i], w) for i, w in zip(read_at, windows, strict=True)]
+    logits = read(question, [w.text for w in windows], contexts)
     if logits is None:
         return None
     for i, logit in zip(read_at, logits, strict=True):
         candidate = ranking.candidates[i]
-        margins[i] += rule.shift(float(logit), (candidate.chunk.language or language) != language)
-    return margins
+        shifts[i] = rule.shift(float(logit), (candidate.chunk.language or language) != language)
+    return shifts
+
+
+def choose_lead(margins: Sequence[float], shifts: Sequence[float], eligible: Sequence[int]) -> int:
+    """Which candidate answers: the eligible one with the highest moved margin, but the ranking's first keeps
+    the lead unless the reader, too, prefers the other (a higher margin by its own features alone does not
+    reorder what the ranking ordered). Ties go to the earlier candidate."""
+    if not eligible:
+        return 0
+    best = max(eligible, key=lambda i: (margins[i], -i))
+    return best if margins[best] > margins[0] and shifts[best] > shifts[0] else 0
 
 
 def decide_hybrid(
@@ -257,22 +265,16 @@ def decide_hybrid(
         return Decision([], None, 0.0)
     depth = max(2 * k, thresholds.reader.passages if read is not None else 1)
     judged = [hybrid_margin(question, language, ranking, c, thresholds, weights) for c in ranked[:depth]]
-    read_ = read_margins(question, language, ranking, judged, thresholds, read) if read is not None else None
-    margins = read_ if read_ is not None else [m for m, _ in judged]
+    shifts = reader_shifts(question, language, ranking, judged, thresholds, read) if read is not None else None
+    margins = [m + (shifts[i] if shifts else 0.0) for i, (m, _) in enumerate(judged)]
     lead = 0
-    if read_ is not None:
+    if shifts is not None:
         eligible = [
             i
             for i in range(min(thresholds.reader.passages, len(judged)))
             if (w := judged[i][1]) is not None and states_what_is_asked(ranking.profile, w.text)
         ]
-        if eligible:
-            best = max(eligible, key=lambda i: (margins[i], -i))
-            # The ranking's first keeps the lead unless the reader, too, prefers the other: a margin that is
-            # higher by its own features alone does not reorder what the ranking ordered.
-            moved = [margins[i] - judged[i][0] for i in (0, best)]
-            if margins[best] > margins[0] and moved[1] > moved[0]:
-                lead = best
+        lead = choose_lead(margins, shifts, eligible)
     margin, window = margins[lead], judged[lead][1]
     confidence_ = round(answer_probability(margin), 4)
     if margin < 0 or window is None or not states_what_is_asked(ranking.profile, window.text):
