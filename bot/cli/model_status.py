@@ -26,9 +26,11 @@ PIP_SENTENCE_TRANSFORMERS = "pip install -c constraints.txt -e '.[model]'"
 
 
 def model_line(settings: Settings, embedder: Embedder | None, problem: ModelUnavailable | None = None) -> str:
-    """`Model: … via … — hybrid search.` or `No embedding model — lexical-only…` with what to do about it."""
+    """`Model: … via … — hybrid search with the answer reader.` or `No embedding model — lexical-only…` with what
+    to do about it."""
     if embedder is not None:
-        return f"Model: {embedder.label} — hybrid search."
+        reader = "with the answer reader" if settings.reader else "without the answer reader (INVESTBOT_READER=0)"
+        return f"Model: {embedder.label} — hybrid search {reader}."
     if settings.model_name is None:
         return (
             f"No embedding model — lexical-only (INVESTBOT_MODEL={settings.model or 'none'}). "
