@@ -248,6 +248,13 @@ class Engine:
         """
         return self.vectors.embed_missing(progress, batch, should_stop=should_stop)
 
+    def warm_up(self) -> None:
+        """Load what the first question would otherwise wait for (the answer reader: about a second), so a
+        server can do it at start, off its event loop. Safe to call more than once, and concurrently with
+        questions."""
+        if self.reader is not None:
+            self.reader.get()
+
     def vector_index(self, rebuild: bool = False) -> VectorIndex | None:
         """The FAISS index for the current model, loaded or rebuilt so it matches the store."""
         return self.vectors.index(rebuild)

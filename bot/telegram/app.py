@@ -9,6 +9,7 @@ refresh).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from urllib.parse import urlparse
 
@@ -74,8 +75,11 @@ def command_menus(settings: Settings) -> list[tuple[BotCommandScope, str | None,
 
 
 async def _post_init(application: Application) -> None:
-    """Register the command menus; a Bot API server that refuses them must not stop the bot."""
+    """Register the command menus; a Bot API server that refuses them must not stop the bot. The engine warms
+    up meanwhile in a worker thread (the answer reader loads), so the first investor does not wait for it."""
     settings = application.bot_data.settings
+    # Before the application runs (PTB calls post_init then), so a plain executor job, not Application.create_task.
+    asyncio.get_running_loop().run_in_executor(None, application.bot_data.engine.warm_up)
     for scope, language, commands in command_menus(settings):
         try:
             await application.bot.set_my_commands(commands, scope=scope, language_code=language)

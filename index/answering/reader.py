@@ -396,6 +396,10 @@ class LazyReader:
         self._reader: Reader | None = None
         self.problem: str | None = None
 
+    @property
+    def loaded(self) -> bool:
+        return self._reader is not None
+
     def get(self) -> Reader | None:
         with self._lock:
             if self._reader is None and self.problem is None:
