@@ -10,7 +10,11 @@ Proxy figures per direction (no engine, no decision): passage-only R@1 from chun
 the dense score's R@1 (passage + sentence_weight x best sentence), the gold sentence first within its own
 paragraph, and the mean cosine of the sentence vectors to separately embedded ones.
 
-    python bench/attention_schedules.py [--articles 0-23] [--json out.json]
+The four `--mode`s say what <s>, the prefix and </s> may read in a local layer and how sentences are laid out
+(see encode_paragraph); the runs behind docs/quality.md are bench/attention_schedules_<mode>.json (the shared
+mode with every schedule, the others with tail3, allL and headL9/10-split).
+
+    python bench/attention_schedules.py [--articles 0-23] [--mode shared] [--configs a,b] [--json out.json]
 """
 
 from __future__ import annotations

@@ -263,8 +263,10 @@ def decide_hybrid(
     ranked = ranking.candidates
     if not ranked:
         return Decision([], None, 0.0)
-    depth = max(2 * k, thresholds.reader.passages if read is not None else 1)
-    judged = [hybrid_margin(question, language, ranking, c, thresholds, weights) for c in ranked[:depth]]
+    # Judged at once: what the reader reads (or the first alone); the rest only once the lead answers, so a
+    # declined question pays for no more candidates than the lead's choice needs.
+    first = max(1, thresholds.reader.passages if read is not None else 1)
+    judged = [hybrid_margin(question, language, ranking, c, thresholds, weights) for c in ranked[:first]]
     shifts = reader_shifts(question, language, ranking, judged, thresholds, read) if read is not None else None
     margins = [m + (shifts[i] if shifts else 0.0) for i, (m, _) in enumerate(judged)]
     lead = 0
@@ -280,11 +282,18 @@ def decide_hybrid(
     if margin < 0 or window is None or not states_what_is_asked(ranking.profile, window.text):
         return Decision([], None, confidence_)
     chosen = [ranked[lead]]
-    for i in range(len(judged)):
+    for i, candidate in enumerate(ranked[: max(2 * k, first)]):
         if len(chosen) >= k:
             break
-        if i != lead and margins[i] >= 0:
-            chosen.append(ranked[i])
+        if i == lead:
+            continue
+        further = (
+            margins[i]
+            if i < len(margins)
+            else hybrid_margin(question, language, ranking, candidate, thresholds, weights)[0]
+        )
+        if further >= 0:
+            chosen.append(candidate)
     return Decision(chosen, window, confidence_)
 
 
