@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from index.answering.scoring import DEFAULT_WEIGHTS
 from index.answering.windows import passage_sentences
 from index.dense.late import sentence_spans
-from index.dense.runtime import Runtime, _gelu_inplace, _layer_norm
+from index.dense.runtime import Runtime, _layer_norm
 from index.dense.tokenizer import NO_OFFSET, Prefix
 from index.evaluation import DIRECTIONS, find_eval_dir, load_xquad
 
@@ -54,24 +54,10 @@ CONFIGS = {
 
 
 def layer(rt: Runtime, spec, x: np.ndarray, allowed: np.ndarray | None) -> np.ndarray:
-    c = rt.config
+    """One encoder layer of the runtime over one sequence; `allowed`: which token may read which."""
     n = x.shape[0]
-    qkv = x @ spec.qkv_t + spec.qkv_b
-    qkv = qkv.reshape(n, 3, c.num_heads, c.head_dim).transpose(1, 2, 0, 3)
-    q, k, v = qkv[0], qkv[1], qkv[2]
-    scores = np.matmul(q, k.transpose(0, 2, 1))
-    if allowed is not None:
-        scores = np.where(allowed[None], scores, -np.inf)
-    scores -= scores.max(axis=-1, keepdims=True)
-    np.exp(scores, out=scores)
-    scores /= scores.sum(axis=-1, keepdims=True)
-    context = np.matmul(scores, v).transpose(1, 0, 2).reshape(n, c.hidden_size)
-    attended = context @ spec.out_t + spec.out_b + x
-    x = _layer_norm(attended, spec.ln1_w, spec.ln1_b, c.layer_norm_eps)
-    mid = x @ spec.ffn_in_t + spec.ffn_in_b
-    _gelu_inplace(mid)
-    ffn = mid @ spec.ffn_out_t + spec.ffn_out_b + x
-    return _layer_norm(ffn, spec.ln2_w, spec.ln2_b, c.layer_norm_eps)
+    bias = None if allowed is None else [np.where(allowed, np.float32(0), np.float32(-np.inf)).astype(np.float32)]
+    return rt._layer(spec, x, 1, n, [n], bias)
 
 
 def unit(v: np.ndarray) -> np.ndarray:

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from index.dense.runtime import Runtime, Span
-from index.dense.tokenizer import NO_OFFSET, Prefix
+from index.dense.tokenizer import NO_OFFSET, Prefix, Tokens
 
 OVERLAP = 128  # tokens two neighbouring windows share in a chunk longer than the model's limit
 
@@ -95,20 +95,20 @@ def late_vectors(
     config = runtime.config
     size = config.max_positions - 2
     tokenized = [runtime.tokenize(text, Prefix.PASSAGE) for text in texts]
-    sentence_of = [_sentence_of(tokens, text_spans) for tokens, text_spans in zip(tokenized, spans, strict=True)]
+    rows_of = [_span_rows(tokens, text_spans) for tokens, text_spans in zip(tokenized, spans, strict=True)]
     sequences: list[np.ndarray] = []
-    groups: list[np.ndarray] = []
     owners: list[tuple[int, int, int]] = []
     for index, tokens in enumerate(tokenized):
         for lo, hi in _windows(len(tokens), size, OVERLAP):
             sequences.append(np.concatenate([[config.bos_id], tokens.ids[lo:hi], [config.eos_id]]).astype(np.int64))
-            groups.append(np.concatenate([[-1], sentence_of[index][lo:hi], [-1]]).astype(np.int64))
             owners.append((index, lo, hi))
     if not sequences:
         states: list[tuple[np.ndarray, np.ndarray]] = []
     elif local_from is None:
         states = [(s, s) for s in runtime.forward_ids(sequences)]
     else:
+        sentence_of = [_sentence_of(len(tokens), rows) for tokens, rows in zip(tokenized, rows_of, strict=True)]
+        groups = [np.concatenate([[-1], sentence_of[index][lo:hi], [-1]]) for index, lo, hi in owners]
         states = runtime.forward_parted(sequences, groups, None, local_from, local_first=False)
     per_text: list[list[tuple[int, int, np.ndarray]]] = [[] for _ in texts]
     local_per_text: list[list[tuple[int, int, np.ndarray]]] = [[] for _ in texts]
@@ -116,34 +116,34 @@ def late_vectors(
         per_text[index].append((lo, hi, whole))
         local_per_text[index].append((lo, hi, local))
     out: list[LateVectors] = []
-    for tokens, pieces, local_pieces, text_spans in zip(tokenized, per_text, local_per_text, spans, strict=True):
+    for tokens, pieces, local_pieces, text_rows in zip(tokenized, per_text, local_per_text, rows_of, strict=True):
         if len(pieces) == 1:
             lo, hi, state = pieces[0]
             content = local_pieces[0][2][1 : 1 + hi - lo]
             chunk = _unit(state.mean(axis=0))  # the runtime's passage vector: <s> and </s> included
         else:
-            content = _central_states(len(tokens), local_pieces)
-            chunk = _unit(_central_states(len(tokens), pieces).mean(axis=0))
-        offsets = tokens.offsets
-        starts, ends = offsets[:, 0], offsets[:, 1]
-        real = (starts != NO_OFFSET) & (ends > starts)
-        vectors = []
-        for lo_char, hi_char in text_spans:
-            rows = np.flatnonzero(real & (starts < hi_char) & (ends > lo_char))
-            vectors.append(_unit(content[rows].mean(axis=0)) if rows.size else chunk)
+            whole_content = _central_states(len(tokens), pieces)
+            content = whole_content if local_from is None else _central_states(len(tokens), local_pieces)
+            chunk = _unit(whole_content.mean(axis=0))
+        vectors = [_unit(content[rows].mean(axis=0)) if rows.size else chunk for rows in text_rows]
         matrix = np.stack(vectors) if vectors else np.zeros((0, chunk.shape[0]), dtype=np.float32)
         out.append(LateVectors(chunk, matrix.astype(np.float32, copy=False)))
     return out
 
 
-def _sentence_of(tokens, spans: Sequence[Span]) -> np.ndarray:
-    """Per token, the index of the first span it overlaps, or -1 (prefix, title, text between sentences)."""
+def _span_rows(tokens: Tokens, spans: Sequence[Span]) -> list[np.ndarray]:
+    """For each character span, the tokens (content only, no prefix) that overlap it."""
     starts, ends = tokens.offsets[:, 0], tokens.offsets[:, 1]
     real = (starts != NO_OFFSET) & (ends > starts)
-    group = np.full(len(tokens.ids), -1, dtype=np.int64)
-    for s, (lo, hi) in enumerate(spans):
-        rows = np.flatnonzero(real & (starts < hi) & (ends > lo) & (group < 0))
-        group[rows] = s
+    return [np.flatnonzero(real & (starts < hi) & (ends > lo)) for lo, hi in spans]
+
+
+def _sentence_of(n_tokens: int, rows_of: Sequence[np.ndarray]) -> np.ndarray:
+    """Per token, the index of the first span it overlaps, or -1 (prefix, title, text between sentences)."""
+    group = np.full(n_tokens, -1, dtype=np.int64)
+    for s, rows in enumerate(rows_of):
+        free = rows[group[rows] < 0]
+        group[free] = s
     return group
 
 
@@ -175,11 +175,9 @@ def pack_sentences(runtime: Runtime, texts: Sequence[str], spans: Sequence[Seque
         n_prefix = int(np.argmax(real)) if real.any() else len(tokens.ids)
         prefix = tokens.ids[:n_prefix]
         covered = np.zeros(len(tokens.ids), dtype=bool)
-        rows_of: list[tuple[int, np.ndarray]] = []
-        for s, (lo, hi) in enumerate(text_spans):
-            rows = np.flatnonzero(real & (starts < hi) & (ends > lo))
+        rows_of: list[tuple[int, np.ndarray]] = list(enumerate(_span_rows(tokens, text_spans)))
+        for _, rows in rows_of:
             covered[rows] = True
-            rows_of.append((s, rows))
         rest = np.flatnonzero(real & ~covered)
         if rest.size:  # the title: one unit per run of uncovered tokens
             for run in np.split(rest, np.flatnonzero(np.diff(rest) > 1) + 1):
@@ -232,21 +230,18 @@ def parted_vectors(
     """
     config = runtime.config
     packing = pack_sentences(runtime, texts, spans)
-    units, sequences, groups, positions, placed = (
-        packing.units,
-        packing.sequences,
-        packing.groups,
-        packing.positions,
-        packing.placed,
+    states = (
+        runtime.forward_parted(packing.sequences, packing.groups, packing.positions, part_at)
+        if packing.sequences
+        else []
     )
-    states = runtime.forward_parted(sequences, groups, positions, part_at) if sequences else []
     dim = config.hidden_size
     chunk_sum = [np.zeros(dim, dtype=np.float64) for _ in texts]
     chunk_rows = [0] * len(texts)
     sentence_sum = [np.zeros((len(ss), dim), dtype=np.float64) for ss in spans]
     sentence_weight = [np.zeros(len(ss), dtype=np.float64) for ss in spans]
     seen: set[int] = set()
-    for (text_index, s, unit), (seq, lo, hi) in zip(units, placed, strict=True):
+    for (text_index, s, unit), (seq, lo, hi) in zip(packing.units, packing.placed, strict=True):
         whole, local = states[seq]
         if seq not in seen:  # the chunk's branch: every row of each of its sequences, once
             seen.add(seq)

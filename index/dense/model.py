@@ -335,11 +335,10 @@ class BundledEncoder:
         from index.dense.late import TAIL_FROM, late_vectors, parted_vectors, sentence_spans
 
         spans = [sentence_spans(t, ss, start) for t, ss, start in zip(texts, sentences, starts, strict=True)]
-        runtime = self.runtime()
         if way == "parted":
             got = parted_vectors(self.parted_runtime(), texts, spans)
         else:
-            got = late_vectors(runtime, texts, spans, TAIL_FROM if way == "tail" else None)
+            got = late_vectors(self.runtime(), texts, spans, TAIL_FROM if way == "tail" else None)
         return [(v.chunk, v.sentences) for v in got]
 
 

@@ -324,7 +324,7 @@ class Runtime:
 
     def with_whole(self, whole: ModelWeights) -> Runtime:
         """This runtime with `whole`'s layers in the whole branch of forward_parted (e.g. the bundled weights with
-        the trained chunk branch, index/dense/parted_chunk.npz); every other array shared."""
+        a trained chunk branch from bench/train_parted_chunk.py); every other array shared."""
         if whole.config.num_layers < self.num_layers:
             raise ValueError(f"whole-branch weights have {whole.config.num_layers} layers, need {self.num_layers}")
         twin = copy.copy(self)
