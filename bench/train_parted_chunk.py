@@ -56,6 +56,29 @@ NAMES = (
 )
 
 
+def torch_layer(params, config, x, allowed, layer: int):
+    """One encoder layer in torch over [B, L, H], the trainable tensors in `params`; `allowed` [B, 1 or L, L]:
+    which keys each query may read (the numpy runtime's layer, differentiable)."""
+    import torch
+
+    p = lambda n: params[f"encoder.layer.{layer}.{n}"]  # noqa: E731
+    heads, head_dim, eps = config.num_heads, config.head_dim, config.layer_norm_eps
+    b, n, h = x.shape
+    q = (x @ p("attention.self.query.weight").T + p("attention.self.query.bias")).view(b, n, heads, head_dim)
+    k = (x @ p("attention.self.key.weight").T + p("attention.self.key.bias")).view(b, n, heads, head_dim)
+    v = (x @ p("attention.self.value.weight").T + p("attention.self.value.bias")).view(b, n, heads, head_dim)
+    scores = torch.einsum("bqhd,bkhd->bhqk", q, k) / math.sqrt(head_dim)
+    scores = scores.masked_fill(~allowed[:, None], float("-inf"))
+    context = torch.einsum("bhqk,bkhd->bqhd", scores.softmax(-1), v).reshape(b, n, h)
+    attended = context @ p("attention.output.dense.weight").T + p("attention.output.dense.bias") + x
+    x = torch.nn.functional.layer_norm(
+        attended, (h,), p("attention.output.LayerNorm.weight"), p("attention.output.LayerNorm.bias"), eps
+    )
+    mid = torch.nn.functional.gelu(x @ p("intermediate.dense.weight").T + p("intermediate.dense.bias"))
+    out = mid @ p("output.dense.weight").T + p("output.dense.bias") + x
+    return torch.nn.functional.layer_norm(out, (h,), p("output.LayerNorm.weight"), p("output.LayerNorm.bias"), eps)
+
+
 def texts_of(paragraphs, seeds: list[str], n: int, seed: int) -> list[tuple[str, str]]:
     """(title, text): every paragraph as it is, then recombined runs of consecutive sentences."""
     rng = random.Random(seed)
@@ -134,29 +157,11 @@ def main() -> None:
     )
 
     config = base.config
-    heads, head_dim, eps = config.num_heads, config.head_dim, config.layer_norm_eps
     params: dict[str, torch.nn.Parameter] = {}
     for layer in range(PART_AT, config.num_layers):
         for name in NAMES:
             tensor = torch.tensor(np.asarray(base.weights.layer(layer, name), dtype=np.float32))
             params[f"encoder.layer.{layer}.{name}"] = torch.nn.Parameter(tensor)
-
-    def layer_forward(x, keep, layer: int):
-        p = lambda n: params[f"encoder.layer.{layer}.{n}"]  # noqa: E731
-        b, n, h = x.shape
-        q = (x @ p("attention.self.query.weight").T + p("attention.self.query.bias")).view(b, n, heads, head_dim)
-        k = (x @ p("attention.self.key.weight").T + p("attention.self.key.bias")).view(b, n, heads, head_dim)
-        v = (x @ p("attention.self.value.weight").T + p("attention.self.value.bias")).view(b, n, heads, head_dim)
-        scores = torch.einsum("bqhd,bkhd->bhqk", q, k) / math.sqrt(head_dim)
-        scores = scores.masked_fill(~keep[:, None, None, :], float("-inf"))
-        context = torch.einsum("bhqk,bkhd->bqhd", scores.softmax(-1), v).reshape(b, n, h)
-        attended = context @ p("attention.output.dense.weight").T + p("attention.output.dense.bias") + x
-        x = torch.nn.functional.layer_norm(
-            attended, (h,), p("attention.output.LayerNorm.weight"), p("attention.output.LayerNorm.bias"), eps
-        )
-        mid = torch.nn.functional.gelu(x @ p("intermediate.dense.weight").T + p("intermediate.dense.bias"))
-        out = mid @ p("output.dense.weight").T + p("output.dense.bias") + x
-        return torch.nn.functional.layer_norm(out, (h,), p("output.LayerNorm.weight"), p("output.LayerNorm.bias"), eps)
 
     def chunk_vectors(states: list[np.ndarray]):
         longest = max(s.shape[0] for s in states)
@@ -166,7 +171,7 @@ def main() -> None:
             x[i, : s.shape[0]] = torch.from_numpy(s.astype(np.float32))
             keep[i, : s.shape[0]] = True
         for layer in range(PART_AT, config.num_layers):
-            x = layer_forward(x, keep, layer)
+            x = torch_layer(params, config, x, keep[:, None, :], layer)
         mean = (x * keep[..., None]).sum(1) / keep.sum(1, keepdim=True)
         return torch.nn.functional.normalize(mean, dim=-1)
 

