@@ -151,11 +151,11 @@ def hybrid_margin(
     """The decision's margin for answering from `candidate` (>= 0: answer), and its answer window.
 
     A candidate without vectors yet (its document is still being embedded) is judged lexically."""
-    vectors = ranking.sentence_vectors.get(candidate.chunk_id)
     window = None
-    if vectors is not None and ranking.query_vector is not None:
-        window = window_by_meaning(ranking.profile, candidate.terms, vectors, ranking.query_vector, weights)
-    if window is None or not math.isfinite(candidate.dense) or not math.isfinite(ranking.median_cosine):
+    meaning = _meaning_of(ranking, candidate)
+    if meaning is not None:
+        window = window_by_meaning(ranking.profile, candidate.terms, *meaning, weights)
+    if window is None:
         window = candidate.analysis.best
         if window is None:
             return -math.inf, None
@@ -192,14 +192,18 @@ def window_context(candidate: Candidate, window: Window) -> str:
     return sentences[first - 1].text if first > 0 else candidate.chunk.title
 
 
-def _read_by_meaning(ranking: Ranking, candidate: Candidate) -> bool:
-    """Whether the candidate was judged by the hybrid rule (has vectors), so the reader's logit is on its scale."""
-    return (
-        ranking.query_vector is not None
-        and ranking.sentence_vectors.get(candidate.chunk_id) is not None
-        and math.isfinite(candidate.dense)
-        and math.isfinite(ranking.median_cosine)
-    )
+def _meaning_of(ranking: Ranking, candidate: Candidate) -> tuple[np.ndarray, np.ndarray] | None:
+    """The candidate's sentence vectors and the question's when it can be judged by meaning (a finite dense
+    score and median too): hybrid_margin's rule then, and the reader's logit is on that rule's scale."""
+    vectors = ranking.sentence_vectors.get(candidate.chunk_id)
+    if (
+        vectors is None
+        or ranking.query_vector is None
+        or not math.isfinite(candidate.dense)
+        or not math.isfinite(ranking.median_cosine)
+    ):
+        return None
+    return vectors, ranking.query_vector
 
 
 def reader_shifts(
@@ -220,7 +224,7 @@ def reader_shifts(
     read_at = [
         i
         for i, (margin, window) in enumerate(judged[: rule.passages])
-        if window is not None and math.isfinite(margin) and _read_by_meaning(ranking, ranking.candidates[i])
+        if window is not None and math.isfinite(margin) and _meaning_of(ranking, ranking.candidates[i]) is not None
     ]
     if not read_at:
         return shifts
