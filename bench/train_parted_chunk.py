@@ -79,6 +79,55 @@ def torch_layer(params, config, x, allowed, layer: int):
     return torch.nn.functional.layer_norm(out, (h,), p("output.LayerNorm.weight"), p("output.LayerNorm.bias"), eps)
 
 
+def xquad_halves(folder: Path):
+    """en and ru XQuAD split by article: (paragraphs of 0-23, of 24-47, questions of 0-23, of 24-47)."""
+    train_p, test_p, train_q, test_q = [], [], [], []
+    for lang in ("en", "ru"):
+        paragraphs, questions = load_xquad(folder / "xquad" / f"xquad.{lang}.json")
+        train_p += [p for p in paragraphs if int(p.key.split("/")[0]) < 24]
+        test_p += [p for p in paragraphs if int(p.key.split("/")[0]) >= 24]
+        train_q += [q.text for q in questions if int(q.paragraph.split("/")[0]) < 24]
+        test_q += [q.text for q in questions if int(q.paragraph.split("/")[0]) >= 24]
+    return train_p, test_p, train_q, test_q
+
+
+def seed_texts() -> list[str]:
+    return [
+        "\n\n".join(p.text for p in read_document(path).pages) for path in sorted((ROOT / "knowledge").glob("*.md"))
+    ]
+
+
+def trainable(weights, layers: range):
+    """The layers' tensors of `weights` as torch parameters, named as in an overlay."""
+    import torch
+
+    params: dict[str, torch.nn.Parameter] = {}
+    for layer in layers:
+        for name in NAMES:
+            tensor = torch.tensor(np.asarray(weights.layer(layer, name), dtype=np.float32))
+            params[f"encoder.layer.{layer}.{name}"] = torch.nn.Parameter(tensor)
+    return params
+
+
+def save_branch(path: Path, params, config, extra: dict) -> int:
+    """The trained layers as an "e5-overlay/1" file the numpy runtime reads; its size in bytes."""
+    tensors = {name: p.detach().numpy() for name, p in params.items()}
+    return save_overlay(path, tensors, num_layers=config.num_layers, pooling="mean", extra_config=extra)
+
+
+def write_result(path: Path, train: int, test: int, before, log: list, size: int, started: float) -> None:
+    result = {
+        "train_texts": train,
+        "test_paragraphs": test,
+        "test_cosine_before": before,
+        "epochs": log,
+        "bytes": size,
+        "seconds": round(time.perf_counter() - started),
+    }
+    path.write_text(json.dumps(result, indent=1))
+    print(json.dumps(result), flush=True)
+
+
 def texts_of(paragraphs, seeds: list[str], n: int, seed: int) -> list[tuple[str, str]]:
     """(title, text): every paragraph as it is, then recombined runs of consecutive sentences."""
     rng = random.Random(seed)
@@ -141,14 +190,8 @@ def main() -> None:
         sys.exit("no XQuAD data: ../shared/eval/xquad")
     base = Runtime.load()
     frozen = Runtime(base.weights, num_layers=PART_AT, tokenizer=base.tokenizer)
-    train_p, test_p = [], []
-    for lang in ("en", "ru"):
-        paragraphs, _ = load_xquad(folder / "xquad" / f"xquad.{lang}.json")
-        train_p += [p for p in paragraphs if int(p.key.split("/")[0]) < 24]
-        test_p += [p for p in paragraphs if int(p.key.split("/")[0]) >= 24]
-    seeds = [
-        "\n\n".join(p.text for p in read_document(path).pages) for path in sorted((ROOT / "knowledge").glob("*.md"))
-    ]
+    train_p, test_p, _, _ = xquad_halves(folder)
+    seeds = seed_texts()
     started = time.perf_counter()
     x_train, y_train = features(base, frozen, texts_of(train_p, seeds, args.texts, seed=11))
     x_test, y_test = features(base, frozen, [(p.title.replace("_", " "), p.text) for p in test_p])
@@ -157,11 +200,7 @@ def main() -> None:
     )
 
     config = base.config
-    params: dict[str, torch.nn.Parameter] = {}
-    for layer in range(PART_AT, config.num_layers):
-        for name in NAMES:
-            tensor = torch.tensor(np.asarray(base.weights.layer(layer, name), dtype=np.float32))
-            params[f"encoder.layer.{layer}.{name}"] = torch.nn.Parameter(tensor)
+    params = trainable(base.weights, range(PART_AT, config.num_layers))
 
     def chunk_vectors(states: list[np.ndarray]):
         longest = max(s.shape[0] for s in states)
@@ -201,20 +240,8 @@ def main() -> None:
         after = evaluate(x_test, y_test)
         log.append({"epoch": epoch + 1, "train_loss": float(np.mean(losses)), "test_cosine": after})
         print(log[-1], flush=True)
-    tensors = {name: p.detach().numpy() for name, p in params.items()}
-    size = save_overlay(
-        args.out, tensors, num_layers=config.num_layers, pooling="mean", extra_config={"part_at": PART_AT}
-    )
-    result = {
-        "train_texts": len(x_train),
-        "test_paragraphs": len(x_test),
-        "test_cosine_before": before,
-        "epochs": log,
-        "bytes": size,
-        "seconds": round(time.perf_counter() - started),
-    }
-    args.json.write_text(json.dumps(result, indent=1))
-    print(json.dumps(result), flush=True)
+    size = save_branch(args.out, params, config, {"part_at": PART_AT})
+    write_result(args.json, len(x_train), len(x_test), before, log, size, started)
 
 
 if __name__ == "__main__":

